@@ -1,0 +1,207 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole loyaltybridge configuration file.
+type Config struct {
+	Redis      Redis      `yaml:"redis"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Sources    []Source   `yaml:"sources"`
+	Worker     Worker     `yaml:"worker"`
+
+	// file is the path the config was loaded from ("" when built in code);
+	// lines maps a field path such as "sources[0].schedule" to its line.
+	file  string
+	lines map[string]int
+}
+
+// Redis locates the Redis server asynq and the shared token, rate-limit and
+// progress state live in.
+type Redis struct {
+	Addr     string `yaml:"addr"`     // host:port; default 127.0.0.1:6379
+	Password Secret `yaml:"password"` // optional
+	DB       int    `yaml:"db"`       // 0..15
+	URL      string `yaml:"url"`      // redis://[:password@]host:port/db; replaces addr/password/db
+	// Namespace prefixes every Redis key and asynq queue name of this
+	// deployment, so several deployments (or tests) can share one Redis.
+	// Default "loyaltybridge".
+	Namespace string `yaml:"namespace"`
+}
+
+// ClickHouse locates the warehouse (native protocol).
+type ClickHouse struct {
+	Addr     []string `yaml:"addr"`     // host:port list; default [127.0.0.1:9000]
+	Database string   `yaml:"database"` // default "loyalty"
+	Username string   `yaml:"username"` // default "default"
+	Password Secret   `yaml:"password"`
+	// DialTimeout bounds connecting; default 10s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// Worker tunes the queue worker. Every field is optional.
+type Worker struct {
+	// Concurrency is the number of tasks one worker process runs at once;
+	// default 4. The per-source rate limit is the real bound on vendor load.
+	Concurrency int `yaml:"concurrency"`
+	// PagesPerTask bounds the vendor pages one sync task reads before it
+	// loads, checkpoints and hands over to the next task: a crash loses at
+	// most this much work. Default 10.
+	PagesPerTask int `yaml:"pages_per_task"`
+	// MaxRetry is how often a failing task is retried before it is
+	// archived (dead-lettered); default 8.
+	MaxRetry int `yaml:"max_retry"`
+	// ShutdownTimeout bounds the drain on SIGTERM; default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Source is one vendor account.
+type Source struct {
+	Name     string   `yaml:"name"`
+	Kind     Kind     `yaml:"kind"`
+	BaseURL  string   `yaml:"base_url"`
+	Schedule string   `yaml:"schedule"`
+	Streams  []string `yaml:"streams"`
+	// RateLimit is requests per second for this account, shared by every
+	// worker process; default 5.
+	RateLimit float64 `yaml:"rate_limit"`
+	// PageSize is the vendor page size (rows); default 100.
+	PageSize int `yaml:"page_size"`
+	// Timeout bounds one vendor HTTP request; default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Lookback widens every incremental lower bound, so records written
+	// late or with a skewed clock are not lost at a cursor boundary;
+	// default 10m.
+	Lookback time.Duration `yaml:"lookback"`
+	// Concurrency bounds the per-member requests one fan-out task of this
+	// source has in flight; default 4.
+	Concurrency int `yaml:"concurrency"`
+	// FullSweepEvery upgrades an incremental run of a per-member stream to
+	// a full re-read when its last full run is older than this (coupons
+	// and experience change without touching the member); default 168h,
+	// 0s in the file is replaced by the default, a negative value disables it.
+	FullSweepEvery time.Duration `yaml:"full_sweep_every"`
+
+	Credentials  Credentials `yaml:"credentials"`
+	MemberKeys   *KeySource  `yaml:"member_keys"`
+	IdentityKeys *KeySource  `yaml:"identity_keys"`
+}
+
+// Credentials of a source; which fields apply depends on the kind.
+type Credentials struct {
+	AppID     string `yaml:"app_id"`     // dmhub
+	AppSecret Secret `yaml:"app_secret"` // dmhub
+
+	Channel    string `yaml:"channel"`     // houcaller
+	DESKey     Secret `yaml:"des_key"`     // houcaller: 8 bytes
+	DESMode    string `yaml:"des_mode"`    // houcaller: ecb (default) | cbc
+	DESPadding string `yaml:"des_padding"` // houcaller: pkcs5 (default) | zero
+	DESIV      Secret `yaml:"des_iv"`      // houcaller, cbc only: 8 bytes
+
+	OpenID    string `yaml:"open_id"`    // zvcms
+	GrantCode Secret `yaml:"grant_code"` // zvcms
+	Secret    Secret `yaml:"secret"`     // zvcms
+	Signer    string `yaml:"signer"`     // zvcms: hmac-sha1 (default) | sha1
+}
+
+// KeySource says where member (or identity) keys come from: exactly one of
+// FromSource+Field, File or Query.
+type KeySource struct {
+	FromSource string `yaml:"from_source"`
+	Field      string `yaml:"field"`
+	File       string `yaml:"file"`
+	Query      string `yaml:"query"`
+	Type       string `yaml:"type"` // identity_keys only, e.g. wechat
+}
+
+// Kind is a vendor kind.
+type Kind string
+
+// The vendor kinds.
+const (
+	DMHub     Kind = "dmhub"
+	Houcaller Kind = "houcaller"
+	Zvcms     Kind = "zvcms"
+)
+
+// KindStreams lists the streams of each kind, in CONTRACT.md order.
+var KindStreams = map[Kind][]string{
+	DMHub:     {"members", "identities", "points", "experience", "coupons", "member_coupons", "levels"},
+	Houcaller: {"member_coupons", "points", "coupons"},
+	Zvcms:     {"members", "member_coupons", "points"},
+}
+
+// Secret is a credential. It formats as "[redacted]" so it cannot leak into
+// logs or errors by accident; Reveal returns the value.
+type Secret string
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString implements fmt.GoStringer.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalText redacts the secret in any encoding.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Dir is the folder of the config file, against which relative paths
+// (member_keys files) resolve; "." when the config was not loaded from a
+// file.
+func (c *Config) Dir() string {
+	if c.file == "" {
+		return "."
+	}
+	return filepath.Dir(c.file)
+}
+
+// Source returns the source named name.
+func (c *Config) Source(name string) (*Source, error) {
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			return &c.Sources[i], nil
+		}
+	}
+	return nil, fmt.Errorf("unknown source %q (configured: %s)", name, c.sourceNames())
+}
+
+func (c *Config) sourceNames() string {
+	s := ""
+	for i, src := range c.Sources {
+		if i > 0 {
+			s += ", "
+		}
+		s += src.Name
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// EnabledStreams returns the streams the source syncs: its configured list,
+// or every stream of its kind (without identities when no identity_keys
+// are configured, since that stream has nothing to resolve then).
+func (s *Source) EnabledStreams() []string {
+	if len(s.Streams) > 0 {
+		return s.Streams
+	}
+	var out []string
+	for _, st := range KindStreams[s.Kind] {
+		if st == "identities" && s.IdentityKeys == nil {
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testEnv is the environment the testdata configs are loaded with.
+func testEnv(name string) (string, bool) {
+	v, ok := map[string]string{
+		"DMHUB_APP_ID": "app-1", "DMHUB_APP_SECRET": "s3cret-dmhub", "HOUCALLER_DES_KEY": "8bytekey",
+		"ZVCMS_OPEN_ID": "open", "ZVCMS_GRANT_CODE": "grant", "ZVCMS_SECRET": "s3cret-zv",
+		"WORKERS": "7", "RATE": "2.5",
+	}[name]
+	return v, ok
+}
+
+func TestBadConfigs(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) < 20 {
+		t.Fatalf("want at least 20 bad configs, got %d (%v)", len(files), err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ := strings.Cut(string(data), "\n")
+			want, ok := strings.CutPrefix(first, "# error: ")
+			if !ok {
+				t.Fatalf("%s: first line must be '# error: <exact message>'", f)
+			}
+			cfg, err := Parse(f, data, testEnv)
+			if err == nil {
+				t.Fatalf("Parse(%s) = %+v, want error %q", f, cfg, want)
+			}
+			if got := err.Error(); got != want {
+				t.Errorf("Parse(%s) error\n got: %s\nwant: %s", f, got, want)
+			}
+		})
+	}
+}
+
+func TestGoodConfigs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file  string
+		check func(t *testing.T, c *Config)
+	}{
+		{"full.yaml", func(t *testing.T, c *Config) {
+			if len(c.Sources) != 3 {
+				t.Fatalf("sources = %d, want 3", len(c.Sources))
+			}
+			d := c.Sources[0]
+			if d.Credentials.AppID != "app-1" || d.Credentials.AppSecret.Reveal() != "s3cret-dmhub" {
+				t.Errorf("env not expanded: %+v", d.Credentials)
+			}
+			if d.RateLimit != 10 || d.PageSize != 100 || d.Schedule != "*/15 * * * *" {
+				t.Errorf("dmhub settings = %+v", d)
+			}
+			h := c.Sources[1]
+			if h.Credentials.DESMode != "ecb" || h.Credentials.DESPadding != "pkcs5" || h.RateLimit != 5 {
+				t.Errorf("houcaller defaults = %+v", h)
+			}
+			if h.MemberKeys == nil || h.MemberKeys.FromSource != "acme-dmhub" || h.MemberKeys.Field != "c_houcaller_id" {
+				t.Errorf("member_keys = %+v", h.MemberKeys)
+			}
+			z := c.Sources[2]
+			if z.Credentials.Signer != "hmac-sha1" || z.MemberKeys.File != "zvcms-customers.txt" {
+				t.Errorf("zvcms = %+v", z)
+			}
+			if got := strings.Join(z.EnabledStreams(), ","); got != "members,member_coupons,points" {
+				t.Errorf("zvcms default streams = %s", got)
+			}
+		}},
+		{"minimal.yaml", func(t *testing.T, c *Config) {
+			if c.Redis.Addr != "127.0.0.1:6379" || c.Redis.Namespace != "loyaltybridge" || c.ClickHouse.Database != "loyalty" ||
+				c.ClickHouse.Addr[0] != "127.0.0.1:9000" || c.ClickHouse.Username != "default" {
+				t.Errorf("defaults: redis %+v clickhouse %+v", c.Redis, c.ClickHouse)
+			}
+			if w := c.Worker; w.Concurrency != 4 || w.PagesPerTask != 10 || w.MaxRetry != 8 || w.ShutdownTimeout != 30*time.Second {
+				t.Errorf("worker defaults = %+v", w)
+			}
+			s := c.Sources[0]
+			if s.Timeout != 30*time.Second || s.Lookback != 10*time.Minute || s.FullSweepEvery != 168*time.Hour ||
+				strings.Join(s.EnabledStreams(), ",") != "members,points,experience,coupons,member_coupons,levels" {
+				t.Errorf("source defaults = %+v", s)
+			}
+		}},
+		{"url-and-env-number.yaml", func(t *testing.T, c *Config) {
+			if c.Redis.URL != "redis://:pw@127.0.0.1:6380/2" || c.Redis.Addr != "" {
+				t.Errorf("redis = %+v", c.Redis)
+			}
+			if c.Worker.Concurrency != 7 || c.Sources[0].RateLimit != 2.5 {
+				t.Errorf("${WORKERS}/${RATE} not decoded as numbers: %d %v", c.Worker.Concurrency, c.Sources[0].RateLimit)
+			}
+			if k := c.Sources[0].IdentityKeys; k == nil || k.Type != "wechat" || k.Query == "" {
+				t.Errorf("identity_keys = %+v", k)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			p := filepath.Join("testdata/good", tt.file)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Parse(p, data, testEnv)
+			if err != nil {
+				t.Fatalf("Parse(%s): %v", p, err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestSecretsDoNotFormat(t *testing.T) {
+	t.Parallel()
+	s := Secret("hunter2-secret")
+	for _, got := range []string{s.String(), s.GoString(), fmtAll(s)} {
+		if strings.Contains(got, "hunter2") {
+			t.Errorf("secret leaked: %q", got)
+		}
+	}
+	if s.Reveal() != "hunter2-secret" {
+		t.Errorf("Reveal = %q", s.Reveal())
+	}
+}
+
+func fmtAll(s Secret) string {
+	c := Credentials{AppSecret: s}
+	return strings.Join([]string{sprintf("%v", c), sprintf("%+v", c), sprintf("%#v", c), sprintf("%s", s)}, " ")
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load("testdata/does-not-exist.yaml")
+	if err == nil || !strings.Contains(err.Error(), "testdata/does-not-exist.yaml") {
+		t.Fatalf("Load(missing) = %v, want an error naming the file", err)
+	}
+}

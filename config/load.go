@@ -1,0 +1,235 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads the YAML file at path: it expands ${NAME} references, rejects
+// unknown keys, decodes, applies defaults and validates. Every error names
+// the file, the line and the field.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// LookupFunc looks up an environment variable, like os.LookupEnv.
+type LookupFunc func(name string) (string, bool)
+
+// Parse is Load on bytes; name is used in error messages and lookup
+// resolves ${NAME} references.
+func Parse(name string, data []byte, lookup LookupFunc) (*Config, error) {
+	c := &Config{file: name, lines: map[string]int{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config: %s: the file is empty", name)
+		}
+		return nil, yamlErr(name, err)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("config: %s:%d: the top level must be a mapping of keys (redis, clickhouse, sources, ...)", name, root.Line)
+	}
+	if err := c.walk(root, reflect.TypeOf(Config{}), "", lookup); err != nil {
+		return nil, err
+	}
+	if err := root.Decode(c); err != nil {
+		return nil, yamlErr(name, err)
+	}
+	c.setDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// walk checks every mapping key against the yaml tags of t, records the
+// line of every field path, and expands ${NAME} in scalar values.
+func (c *Config) walk(n *yaml.Node, t reflect.Type, path string, lookup LookupFunc) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		return c.errf(path, n.Line, "YAML aliases are not supported")
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return c.expand(n, path, lookup)
+	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice {
+			return c.errf(path, n.Line, "expected a single value, got a list")
+		}
+		for i, item := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			c.lines[p] = item.Line
+			if err := c.walk(item, t.Elem(), p, lookup); err != nil {
+				return err
+			}
+		}
+		return nil
+	case yaml.MappingNode:
+		if t.Kind() != reflect.Struct {
+			return c.errf(path, n.Line, "expected %s, got a mapping", kindName(t))
+		}
+		fields := yamlFields(t)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				return c.errf("", k.Line, "unknown key %q in %s (known keys: %s)", k.Value, orTop(path), knownKeys(t))
+			}
+			if seen[k.Value] {
+				return c.errf("", k.Line, "duplicate key %q in %s", k.Value, orTop(path))
+			}
+			seen[k.Value] = true
+			c.lines[p] = k.Line
+			if err := c.walk(v, ft, p, lookup); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the top level"
+	}
+	return path
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	default:
+		return "a single value"
+	}
+}
+
+// expand replaces ${NAME} in a scalar. An unset variable is an error naming
+// it. The node's tag is reset so that "${PORT}" can fill a number field.
+func (c *Config) expand(n *yaml.Node, path string, lookup LookupFunc) error {
+	if !strings.Contains(n.Value, "${") {
+		return nil
+	}
+	var missing []string
+	out := envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := lookup(name)
+		if !ok || name == "" {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return c.errf(path, n.Line, "environment variable %s is not set", missing[0])
+	}
+	n.Value = out
+	if n.Style == 0 {
+		n.Tag = "" // re-resolve: "${RATE}" may become the number 10
+	}
+	return nil
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" || !f.IsExported() {
+			continue
+		}
+		m[tag] = f.Type
+	}
+	return m
+}
+
+func knownKeys(t reflect.Type) string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag != "" && tag != "-" && t.Field(i).IsExported() {
+			keys = append(keys, tag)
+		}
+	}
+	return strings.Join(keys, ", ")
+}
+
+// errf formats "config: FILE:LINE: PATH: message".
+func (c *Config) errf(path string, line int, format string, args ...any) error {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if c.file != "" {
+		b.WriteString(c.file)
+		if line > 0 {
+			fmt.Fprintf(&b, ":%d", line)
+		}
+		b.WriteString(": ")
+	}
+	if path != "" {
+		b.WriteString(path)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, format, args...)
+	return errors.New(b.String())
+}
+
+// line returns the line of a field path, or of its nearest recorded parent.
+func (c *Config) line(path string) int {
+	for path != "" {
+		if l, ok := c.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// fieldErr reports a validation error at a field path, with its line.
+func (c *Config) fieldErr(path, format string, args ...any) error {
+	return c.errf(path, c.line(path), format, args...)
+}
+
+var yamlLine = regexp.MustCompile(`^line (\d+): `)
+
+// yamlErr rewrites a yaml.v3 error as "config: FILE:LINE: message".
+func yamlErr(file string, err error) error {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.ReplaceAll(s, "\n  ", "; ")
+	if m := yamlLine.FindStringSubmatch(s); m != nil {
+		return fmt.Errorf("config: %s:%s: %s", file, m[1], s[len(m[0]):])
+	}
+	return fmt.Errorf("config: %s: %s", file, s)
+}

@@ -1,0 +1,140 @@
+package dmhub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/redis/go-redis/v9"
+)
+
+// TokenStore keeps one DM Hub access token per app in Redis, shared by
+// every worker process: DM Hub allows one live token per app, so a token
+// fetched by one process invalidates the others'. Refreshes are
+// single-flight across processes (a Redis lock) and happen Margin before
+// expiry, or after the vendor rejected the current token.
+type TokenStore struct {
+	rdb    redis.UniversalClient
+	key    string
+	lock   string
+	fetch  FetchFunc
+	Margin time.Duration // refresh this long before expiry; default 5m
+	Now    func() time.Time
+	// LockTTL bounds how long a crashed refresher blocks the others.
+	LockTTL time.Duration
+}
+
+// FetchFunc asks the vendor for a new token and its lifetime.
+type FetchFunc func(ctx context.Context) (token string, ttl time.Duration, err error)
+
+type storedToken struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// NewTokenStore keeps the token of one app under keyPrefix (which should
+// include the namespace and app id, never the secret).
+func NewTokenStore(rdb redis.UniversalClient, keyPrefix string, fetch FetchFunc) *TokenStore {
+	return &TokenStore{rdb: rdb, key: keyPrefix + ":token", lock: keyPrefix + ":token-lock", fetch: fetch,
+		Margin: 5 * time.Minute, Now: time.Now, LockTTL: 30 * time.Second}
+}
+
+func (s *TokenStore) load(ctx context.Context) (storedToken, bool, error) {
+	b, err := s.rdb.Get(ctx, s.key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return storedToken{}, false, nil
+	}
+	if err != nil {
+		return storedToken{}, false, err
+	}
+	var t storedToken
+	if json.Unmarshal(b, &t) != nil || t.Token == "" {
+		return storedToken{}, false, nil
+	}
+	return t, true, nil
+}
+
+func (s *TokenStore) fresh(t storedToken) bool {
+	return s.Now().Add(s.Margin).Before(t.ExpiresAt)
+}
+
+// Token returns a token that is valid for at least Margin, fetching a new
+// one when needed. Concurrent callers in any process wait for the one
+// refresh in flight instead of each invalidating the others' token.
+func (s *TokenStore) Token(ctx context.Context) (string, error) {
+	wait := 50 * time.Millisecond
+	for {
+		t, ok, err := s.load(ctx)
+		if err != nil {
+			return "", err
+		}
+		if ok && s.fresh(t) {
+			return t.Token, nil
+		}
+		owner := randomID()
+		got, err := s.rdb.SetNX(ctx, s.lock, owner, s.LockTTL).Result()
+		if err != nil {
+			return "", err
+		}
+		if got {
+			tok, err := s.refresh(ctx)
+			s.unlock(owner)
+			return tok, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+func (s *TokenStore) refresh(ctx context.Context) (string, error) {
+	// someone may have refreshed between our check and the lock
+	if t, ok, err := s.load(ctx); err == nil && ok && s.fresh(t) {
+		return t.Token, nil
+	}
+	tok, ttl, err := s.fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	if ttl <= 0 {
+		ttl = 7200 * time.Second
+	}
+	b, _ := json.Marshal(storedToken{Token: tok, ExpiresAt: s.Now().Add(ttl)})
+	if err := s.rdb.Set(ctx, s.key, b, ttl).Err(); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+func (s *TokenStore) unlock(owner string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = unlockScript.Run(ctx, s.rdb, []string{s.lock}, owner).Err()
+}
+
+var invalidateScript = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if v and string.find(v, ARGV[1], 1, true) then return redis.call("DEL", KEYS[1]) end
+return 0`)
+
+// Invalidate forgets token if it is still the stored one (the vendor
+// rejected it), so the next Token call refreshes. A token another process
+// already replaced is left alone.
+func (s *TokenStore) Invalidate(ctx context.Context, token string) error {
+	needle, _ := json.Marshal(token) // match the quoted JSON value exactly
+	return invalidateScript.Run(ctx, s.rdb, []string{s.key}, string(needle)).Err()
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

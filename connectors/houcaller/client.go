@@ -1,0 +1,95 @@
+package houcaller
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
+)
+
+// The openapi methods the streams call.
+const (
+	MethodListCpnItemByMember = "listCpnItemByMember"
+	MethodQueryScoRecord      = "queryMemberScoRecordForShop"
+	MethodListCpnForShop      = "listCpnForShop"
+)
+
+// Client calls the Houcaller openapi for one source: it encrypts the
+// business parameters into the `param` envelope, POSTs it and classifies
+// the response in one place (classify). It is safe for concurrent use.
+type Client struct {
+	source  string
+	base    string
+	channel string
+	cipher  *Cipher
+	hc      *httpapi.Client
+	now     func() time.Time
+}
+
+// envelope is the outer request body [vendor-api.md §2.1, S002]. Field
+// order follows the vendor's example.
+type envelope struct {
+	Param     string `json:"param"`
+	Channel   string `json:"channel"`
+	Timestamp string `json:"timestamp"`
+}
+
+// Envelope returns the request body for params: params marshalled to
+// compact JSON, DES-encrypted to uppercase hex in `param`, the channel, and
+// the current time in epoch milliseconds as a string.
+func (c *Client) Envelope(params any) ([]byte, error) {
+	plain, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, plain); err != nil {
+		return nil, err
+	}
+	param, err := c.cipher.Encrypt(compact.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(envelope{
+		Param:     param,
+		Channel:   c.channel,
+		Timestamp: strconv.FormatInt(c.now().UnixMilli(), 10),
+	})
+}
+
+// Call POSTs params to {base_url}/openapi/v1/{method} and returns the
+// `data` of a successful response (nil when the vendor sent none). Every
+// failure is a *connectors.Error (see classify), except context
+// cancellation.
+func (c *Client) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	op := opName(method)
+	body, err := c.Envelope(params)
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
+			Message: "cannot build the request envelope", Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/openapi/v1/"+method, bytes.NewReader(body))
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
+			Message: "cannot build the request (check base_url)"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(ctx, op, req)
+	if err != nil {
+		return nil, err
+	}
+	return c.classify(op, resp)
+}
+
+func opName(method string) string { return "POST /openapi/v1/" + method }
+
+// trimBase drops trailing slashes of a base URL.
+func trimBase(u string) string { return strings.TrimRight(strings.TrimSpace(u), "/") }

@@ -1,0 +1,171 @@
+package houcaller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// memberCouponsStream reads the coupons one member holds with
+// listCpnItemByMember [S002]. The method has no paging, so one request
+// returns every coupon of the member and the partition is done; both
+// modes read the same, and there is no incremental cursor.
+type memberCouponsStream struct {
+	c      *Client
+	source string
+	key    KeyField
+}
+
+var _ connectors.Stream = (*memberCouponsStream)(nil)
+
+// memberCouponsParam is the plaintext of `param`: memberId or platformId
+// ("cannot both be empty" [S002]).
+type memberCouponsParam struct {
+	MemberID   string `json:"memberId,omitempty"`
+	PlatformID string `json:"platformId,omitempty"`
+}
+
+// Fetch implements connectors.Stream. Partition is the member key.
+func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	key := strings.TrimSpace(req.Partition)
+	if key == "" {
+		return connectors.Batch{}, errNoPartition(s.source, MethodListCpnItemByMember)
+	}
+	p := memberCouponsParam{MemberID: key}
+	if s.key == KeyPlatformID {
+		p = memberCouponsParam{PlatformID: key}
+	}
+	data, err := s.c.Call(ctx, MethodListCpnItemByMember, p)
+	if err != nil {
+		return connectors.Batch{}, err
+	}
+	fallback := ""
+	if s.key == KeyMemberID {
+		fallback = key
+	}
+	rows, err := decodeMemberCoupons(s.source, fallback, data)
+	if err != nil {
+		return connectors.Batch{}, decodeError(s.source, MethodListCpnItemByMember, err)
+	}
+	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1}, nil
+}
+
+// couponItem is a member coupon of listCpnItemByMember [S002] or
+// getLastSendCpnItem [H-last]. Both spellings of the coupon and member ids
+// are read; whichever is non-empty wins (cpnid is filled and cpnId empty in
+// S002; newer endpoints fill cpnId).
+type couponItem struct {
+	ID       lenient.String `json:"id"`
+	CpnCode  lenient.String `json:"cpnCode"`
+	CpnIDLow lenient.String `json:"cpnid"`
+	CpnID    lenient.String `json:"cpnId"`
+	CpnName  lenient.String `json:"cpnName"`
+	Status   lenient.String `json:"status"`
+	BegDate  lenient.String `json:"begDate"`
+	EndDate  lenient.String `json:"endDate"`
+	UseTime  lenient.String `json:"useTime"`
+	SellTime lenient.String `json:"sellTime"`
+	CTime    lenient.String `json:"ctime"`
+	MmbIDLow lenient.String `json:"mmbid"`
+	MmbID    lenient.String `json:"mmbId"`
+}
+
+// listData is a `data` holding `list`; some responses send the array as
+// `data` itself, which decodeList accepts too.
+type listData struct {
+	List []json.RawMessage `json:"list"`
+}
+
+// decodeList returns the records of data: {"list":[…]}, […], or nothing
+// for an absent or null data.
+func decodeList(data json.RawMessage) ([]json.RawMessage, error) {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 || string(d) == "null" {
+		return nil, nil
+	}
+	if d[0] == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(d, &list); err != nil {
+			return nil, fmt.Errorf("data: %w", err)
+		}
+		return list, nil
+	}
+	var ld listData
+	if err := json.Unmarshal(d, &ld); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	return ld.List, nil
+}
+
+// decodeMemberCoupons turns the `data` of listCpnItemByMember into
+// member_coupons rows. member is used when an item names no member.
+func decodeMemberCoupons(source, member string, data json.RawMessage) ([]warehouse.Row, error) {
+	list, err := decodeList(data)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]warehouse.Row, 0, len(list))
+	for i, raw := range list {
+		row, err := decodeMemberCoupon(source, member, raw)
+		if err != nil {
+			return nil, fmt.Errorf("list[%d]: %w", i, err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
+	var it couponItem
+	if err := json.Unmarshal(raw, &it); err != nil {
+		return warehouse.MemberCoupon{}, err
+	}
+	code := first(it.CpnCode.V, it.ID.V)
+	if code == "" {
+		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without cpnCode or id: %s", lenient.Clip(string(raw)))
+	}
+	rawText, err := compact(raw)
+	if err != nil {
+		return warehouse.MemberCoupon{}, err
+	}
+	startDate, startsAt := dateStart(it.BegDate.V)
+	endDate, endsAt := dateEnd(it.EndDate.V)
+	vs := strings.TrimSpace(it.Status.V)
+	return warehouse.MemberCoupon{
+		Common:       warehouse.Common{Source: source},
+		CouponCode:   code,
+		MemberID:     first(it.MmbIDLow.V, it.MmbID.V, member),
+		CouponID:     first(it.CpnIDLow.V, it.CpnID.V),
+		CouponName:   strings.TrimSpace(it.CpnName.V),
+		Status:       CouponStatus(vs),
+		VendorStatus: vs,
+		StartsAt:     startsAt,
+		EndsAt:       endsAt,
+		DrawnAt:      firstTime(it.SellTime.V, it.CTime.V),
+		RedeemedAt:   firstTime(it.UseTime.V),
+		StartDate:    startDate,
+		EndDate:      endDate,
+		Raw:          rawText,
+	}, nil
+}
+
+// errNoPartition is the error of a per-member stream fetched without a
+// member key.
+func errNoPartition(source, method string) error {
+	return &connectors.Error{Class: connectors.Permanent, Source: source, Op: opName(method),
+		Message: "per-member stream fetched without a member key (empty Request.Partition)"}
+}
+
+// decodeError classifies a response that passed classify but whose data
+// does not have the documented shape: retrying cannot fix it.
+func decodeError(source, method string, err error) error {
+	return &connectors.Error{Class: connectors.Permanent, Source: source, Op: opName(method),
+		Message: "unexpected data", Err: err}
+}

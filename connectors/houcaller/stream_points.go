@@ -1,0 +1,277 @@
+package houcaller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// pointsStream reads one member's points history with
+// queryMemberScoRecordForShop [H-sco]: `month` is required, so it walks
+// month by month, and pages each month with page{offset, limit} until
+// page.next is false.
+//
+// Full mode starts monthsBack months before the current China-local month;
+// Incremental starts one month before the committed month (records booked
+// late into the previous month are re-read; loads are idempotent), or like
+// Full when nothing is committed. The run ends after the month that was
+// current when it started, and commits that month.
+type pointsStream struct {
+	c          *Client
+	source     string
+	key        KeyField
+	now        func() time.Time
+	monthsBack int
+	layout     string
+	pageSize   int
+}
+
+var _ connectors.Stream = (*pointsStream)(nil)
+
+// PointsCursor is the position of a points run: the month being read
+// ("YYYY-MM", China time), the row offset inside it, and the last month of
+// the run.
+type PointsCursor struct {
+	Month  string `json:"month"`
+	Offset int    `json:"offset"`
+	Until  string `json:"until"`
+}
+
+// PointsSince is the committed cursor of the points stream: the last
+// month a completed run read.
+type PointsSince struct {
+	Month string `json:"month"`
+}
+
+const monthKey = "2006-01"
+
+// scoParam is the plaintext of `param`. offset and limit are strings, as
+// the vendor types them.
+type scoParam struct {
+	QueryType string  `json:"queryType"`
+	MemberID  string  `json:"memberId,omitempty"`
+	OpenID    string  `json:"openId,omitempty"`
+	Month     string  `json:"month"`
+	Page      scoPage `json:"page"`
+}
+
+type scoPage struct {
+	Offset string `json:"offset"`
+	Limit  string `json:"limit"`
+}
+
+// scoData is the `data` of queryMemberScoRecordForShop.
+type scoData struct {
+	Records []json.RawMessage `json:"records"`
+	Page    *struct {
+		Next  *bool       `json:"next"`
+		Pages lenient.Int `json:"pages"`
+	} `json:"page"`
+}
+
+// Fetch implements connectors.Stream. Partition is the member key.
+func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	key := strings.TrimSpace(req.Partition)
+	if key == "" {
+		return connectors.Batch{}, errNoPartition(s.source, MethodQueryScoRecord)
+	}
+	cur, err := s.start(req)
+	if err != nil {
+		return connectors.Batch{}, err
+	}
+	month, _ := time.Parse(monthKey, cur.Month)
+	until, _ := time.Parse(monthKey, cur.Until)
+	fallback := ""
+	if s.key == KeyMemberID {
+		fallback = key
+	}
+	limit := s.pageSize
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	var b connectors.Batch
+	for b.Pages < max(req.Pages, 1) {
+		data, err := s.c.Call(ctx, MethodQueryScoRecord, s.param(key, month, cur.Offset, limit))
+		b.Pages++
+		b.Requests++
+		if err != nil {
+			return connectors.Batch{}, err
+		}
+		rows, pg, err := decodePoints(s.source, fallback, key, data, limit)
+		if err != nil {
+			return connectors.Batch{}, decodeError(s.source, MethodQueryScoRecord, err)
+		}
+		b.Rows = append(b.Rows, rows...)
+		b.Items += int64(len(rows))
+		// page.pages, when sent, bounds the month even if next stays true
+		if pg.next && (pg.pages <= 0 || int64(cur.Offset/limit+1) < pg.pages) {
+			cur.Offset += limit
+			continue
+		}
+		month, cur.Offset = month.AddDate(0, 1, 0), 0
+		if month.After(until) {
+			b.Done = true
+			b.Commit, _ = json.Marshal(PointsSince{Month: cur.Until})
+			return b, nil
+		}
+	}
+	cur.Month = month.Format(monthKey)
+	b.Next, _ = json.Marshal(cur)
+	return b, nil
+}
+
+// start returns the run's position: the request's cursor, or a new one.
+func (s *pointsStream) start(req connectors.Request) (PointsCursor, error) {
+	bad := func(what string, raw json.RawMessage) error {
+		return &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: opName(MethodQueryScoRecord),
+			Message: fmt.Sprintf("invalid %s %s", what, lenient.Clip(string(raw)))}
+	}
+	if len(bytes.TrimSpace(req.Cursor)) > 0 && string(bytes.TrimSpace(req.Cursor)) != "null" {
+		var cur PointsCursor
+		if err := json.Unmarshal(req.Cursor, &cur); err != nil || !validMonth(cur.Month) || !validMonth(cur.Until) || cur.Offset < 0 {
+			return PointsCursor{}, bad("points cursor", req.Cursor)
+		}
+		return cur, nil
+	}
+	until := monthOf(s.now())
+	from := until.AddDate(0, -s.monthsBack, 0)
+	if req.Mode == connectors.Incremental && len(bytes.TrimSpace(req.Since)) > 0 && string(bytes.TrimSpace(req.Since)) != "null" {
+		var since PointsSince
+		if err := json.Unmarshal(req.Since, &since); err != nil || !validMonth(since.Month) {
+			return PointsCursor{}, bad("committed points cursor", req.Since)
+		}
+		m, _ := time.Parse(monthKey, since.Month)
+		from = m.AddDate(0, -1, 0)
+	}
+	if from.After(until) {
+		from = until
+	}
+	return PointsCursor{Month: from.Format(monthKey), Until: until.Format(monthKey)}, nil
+}
+
+func (s *pointsStream) param(key string, month time.Time, offset, limit int) scoParam {
+	p := scoParam{QueryType: "memberId", MemberID: key, Month: month.Format(s.layout),
+		Page: scoPage{Offset: strconv.Itoa(offset), Limit: strconv.Itoa(limit)}}
+	if s.key == KeyPlatformID {
+		p.QueryType, p.MemberID, p.OpenID = "openId", "", key
+	}
+	return p
+}
+
+// monthOf is the first day of t's China-local month, as a UTC date
+// (months are calendar labels, not instants).
+func monthOf(t time.Time) time.Time {
+	l := t.In(lenient.Shanghai)
+	return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func validMonth(s string) bool {
+	_, err := time.Parse(monthKey, s)
+	return err == nil
+}
+
+// scoRecord is one points record [H-sco]; id, ctime, srcId, scoType,
+// hbsBusiType and mmbId are not in the H-sco table but appear in the
+// vendor's points records elsewhere [H-cons] and are read when present.
+type scoRecord struct {
+	ID          lenient.String  `json:"id"`
+	BizDate     lenient.String  `json:"bizDate"`
+	CTime       lenient.String  `json:"ctime"`
+	CardNo      lenient.String  `json:"cardNo"`
+	OrgCode     lenient.String  `json:"orgCode"`
+	Remark      lenient.String  `json:"remark"`
+	ScoType     lenient.String  `json:"scoType"`
+	HbsBusiType lenient.String  `json:"hbsBusiType"`
+	IncScore    lenient.Decimal `json:"incScore"`
+	ExpScore    lenient.Decimal `json:"expScore"`
+	Amount      lenient.String  `json:"amount"`
+	ConsAmt     lenient.String  `json:"consAmt"`
+	ScoreAmt    lenient.String  `json:"scoreAmt"`
+	SrcID       lenient.String  `json:"srcId"`
+	MmbID       lenient.String  `json:"mmbId"`
+}
+
+// pageInfo is what a points page says about the rest of its month.
+type pageInfo struct {
+	next  bool
+	pages int64 // page.pages, 0 when absent
+}
+
+// decodePoints turns the `data` of one points page into ledger rows and
+// says whether the month has a next page: page.next when the vendor sends
+// it, else whether the page was full. An empty page never has a next one.
+// member is the member id when the key is one; key goes into entry ids.
+func decodePoints(source, member, key string, data json.RawMessage, limit int) ([]warehouse.Row, pageInfo, error) {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 || string(d) == "null" {
+		return nil, pageInfo{}, nil
+	}
+	var sd scoData
+	if err := json.Unmarshal(d, &sd); err != nil {
+		return nil, pageInfo{}, fmt.Errorf("data: %w", err)
+	}
+	rows := make([]warehouse.Row, 0, len(sd.Records))
+	seen := occurrences{}
+	for i, raw := range sd.Records {
+		row, err := decodePoint(source, member, key, raw, seen)
+		if err != nil {
+			return nil, pageInfo{}, fmt.Errorf("records[%d]: %w", i, err)
+		}
+		rows = append(rows, row)
+	}
+	pg := pageInfo{next: len(sd.Records) >= limit}
+	if sd.Page != nil {
+		if sd.Page.Next != nil {
+			pg.next = *sd.Page.Next
+		}
+		pg.pages = sd.Page.Pages.V
+	}
+	pg.next = pg.next && len(sd.Records) > 0
+	return rows, pg, nil
+}
+
+// decodePoint maps one record. Delta = |incScore| − |expScore|, rounded
+// to an integer. Records without an id get a hash id over the member key
+// and every identifying field (hashID), numbered within the page when
+// repeated.
+func decodePoint(source, member, key string, raw json.RawMessage, seen occurrences) (warehouse.PointEntry, error) {
+	var r scoRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return warehouse.PointEntry{}, err
+	}
+	rawText, err := compact(raw)
+	if err != nil {
+		return warehouse.PointEntry{}, err
+	}
+	delta := r.IncScore.V.Abs().Sub(r.ExpScore.V.Abs()).Round(0)
+	if !delta.IsInteger() || delta.Abs().BigInt().BitLen() > 62 {
+		return warehouse.PointEntry{}, fmt.Errorf("points out of range: %s", lenient.Clip(delta.String()))
+	}
+	id := strings.TrimSpace(r.ID.V)
+	if id == "" {
+		id = seen.id(hashID(key, r.BizDate.V, r.CTime.V, r.ScoType.V, r.HbsBusiType.V, r.IncScore.V.String(),
+			r.ExpScore.V.String(), r.Amount.V, r.ConsAmt.V, r.ScoreAmt.V, r.OrgCode.V, r.CardNo.V, r.Remark.V, r.SrcID.V))
+	}
+	return warehouse.PointEntry{
+		Common:      warehouse.Common{Source: source},
+		EntryID:     id,
+		MemberID:    first(r.MmbID.V, member, key),
+		Delta:       delta.IntPart(),
+		Pattern:     normCode(r.ScoType.V),
+		PatternName: ScoTypeName(r.ScoType.V),
+		OccurredAt:  firstTime(r.CTime.V, r.BizDate.V),
+		Remark:      r.Remark.V,
+		EntryType:   normCode(r.HbsBusiType.V),
+		ExternalID:  strings.TrimSpace(r.SrcID.V),
+		Raw:         rawText,
+	}, nil
+}

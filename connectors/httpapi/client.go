@@ -1,0 +1,188 @@
+// Package httpapi is the HTTP plumbing shared by the vendor connectors: a
+// rate limiter shared across worker processes, timeouts, bounded body
+// reads, secret redaction, and the status-level part of error
+// classification. Vendor body envelopes are classified by each connector.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+)
+
+// DefaultMaxBody caps a response body.
+const DefaultMaxBody = 64 << 20
+
+// Limiter spaces requests. Wait blocks until one request may be sent.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Client sends requests for one source. It is safe for concurrent use.
+type Client struct {
+	Source  string        // the configured source name, for errors
+	HTTP    *http.Client  // default: a client with Timeout
+	Limiter Limiter       // nil: no limit
+	Timeout time.Duration // per request, including reading the body
+	MaxBody int64         // default DefaultMaxBody
+	// Secrets are scrubbed from every error message this client builds.
+	Secrets []string
+	// Stats, when set, counts requests.
+	Stats *Stats
+}
+
+// Response is a fully read HTTP response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do waits for the rate limiter, sends req and reads the whole body. Op
+// names the call in errors ("GET /loyalty/v1/membership"); it must not
+// contain credentials. Transport failures and truncated bodies are
+// Retryable *connectors.Error values with the URL's query removed.
+func (c *Client) Do(ctx context.Context, op string, req *http.Request) (*Response, error) {
+	if c.Limiter != nil {
+		if err := c.Limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if c.Stats != nil {
+		c.Stats.Add(1)
+	}
+	resp, err := hc.Do(req.WithContext(ctx))
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return nil, err // shutdown: not a vendor problem
+		}
+		return nil, &connectors.Error{Class: connectors.Retryable, Source: c.Source, Op: op, Err: c.redact(err)}
+	}
+	defer resp.Body.Close()
+	limit := c.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Retryable, Source: c.Source, Op: op, Status: resp.StatusCode,
+			Message: "response body cut short", Err: c.redact(err)}
+	}
+	if int64(len(body)) > limit {
+		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.Source, Op: op, Status: resp.StatusCode,
+			Message: fmt.Sprintf("response body larger than %d bytes", limit)}
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// redact removes the query string (access tokens) from *url.Error and
+// scrubs configured secrets from the message.
+func (c *Client) redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u := ue.URL
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+		err = &url.Error{Op: ue.Op, URL: u, Err: ue.Err}
+	}
+	msg := c.Scrub(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// Scrub replaces every configured secret in s.
+func (c *Client) Scrub(s string) string {
+	for _, sec := range c.Secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+// CheckStatus classifies a non-2xx response: 429 is RateLimited (honouring
+// Retry-After), 408 and 5xx Retryable, 401/403 Auth, other 4xx Permanent.
+// It returns nil for 2xx; the vendor's body envelope is the connector's to
+// check. Message is a short, scrubbed excerpt of the body (the <title> of
+// an HTML page).
+func (c *Client) CheckStatus(op string, r *Response) error {
+	if r.Status >= 200 && r.Status < 300 {
+		return nil
+	}
+	e := &connectors.Error{Source: c.Source, Op: op, Status: r.Status, Message: c.Scrub(Excerpt(r.Body))}
+	switch {
+	case r.Status == http.StatusTooManyRequests:
+		e.Class = connectors.RateLimited
+		e.RetryAfter = ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
+	case r.Status == http.StatusRequestTimeout || r.Status >= 500:
+		e.Class = connectors.Retryable
+	case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden:
+		e.Class = connectors.Auth
+	default:
+		e.Class = connectors.Permanent
+	}
+	return e
+}
+
+// DefaultRetryAfter is the wait of a 429 without a usable Retry-After.
+const DefaultRetryAfter = time.Second
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an
+// HTTP-date. Missing or invalid values give DefaultRetryAfter; the result
+// is capped at 10 minutes.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	d := DefaultRetryAfter
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d <= 0 {
+		d = DefaultRetryAfter
+	}
+	return min(d, 10*time.Minute)
+}
+
+// IsHTML reports whether a body is an HTML page (a gateway or proxy error
+// page rather than the vendor's JSON).
+func IsHTML(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	return len(b) > 0 && b[0] == '<'
+}
+
+var titleRE = regexp.MustCompile(`(?is)<title>(.*?)</title>`)
+
+// Excerpt is a short single-line summary of a body for error messages.
+func Excerpt(body []byte) string {
+	if IsHTML(body) {
+		if m := titleRE.FindSubmatch(body); m != nil {
+			return "HTML page: " + connectors.Truncate(string(m[1]), 80)
+		}
+		return "HTML page"
+	}
+	s := strings.Join(strings.Fields(string(body)), " ")
+	return connectors.Truncate(s, 200)
+}

@@ -1,0 +1,53 @@
+package connectors
+
+import (
+	"context"
+
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// MemberStream reads the records of one member at a time (DM Hub's
+// per-member ledgers and coupons; Houcaller's and zvcms's look-ups). The
+// engine runs it over the members of a pass, many members per task, with
+// bounded concurrency per source; the shared rate limit is the real bound.
+// Implementations are safe for concurrent use.
+type MemberStream interface {
+	FetchMember(ctx context.Context, req MemberRequest) (MemberBatch, error)
+}
+
+// MemberRequest asks for one member's records.
+type MemberRequest struct {
+	Mode Mode
+	// Member is the member key: the DM Hub member id, or a key from
+	// member_keys for the vendors looked up member by member.
+	Member string
+	// Known reports entries already in the warehouse for this member (nil
+	// in full mode). A reader that pages newest first may stop after the
+	// first page holding a known entry, if it verified the vendor really
+	// returns newest first.
+	Known func(entryID string) bool
+}
+
+// MemberBatch is what FetchMember read. NotFound reports a member the
+// vendor does not know (deleted, or a key without a member): zero rows,
+// not a failure.
+type MemberBatch struct {
+	Rows     []warehouse.Row
+	Pages    int
+	Requests int
+	NotFound bool
+}
+
+// Ledger is implemented by member streams whose rows are entries of a
+// ledger table (entry_id, member_id): the engine looks up the entry ids
+// already loaded for Known.
+type Ledger interface {
+	LedgerTable() warehouse.Table
+}
+
+// MemberConnector is implemented by connectors with per-member streams.
+type MemberConnector interface {
+	// MemberStream returns the per-member stream called name, ok false
+	// when name is not a per-member stream of this connector.
+	MemberStream(name string) (MemberStream, bool)
+}

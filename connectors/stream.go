@@ -1,0 +1,59 @@
+package connectors
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// Mode is how a sync run reads a stream.
+type Mode string
+
+// The sync modes.
+const (
+	// Incremental reads what changed since the committed cursor.
+	Incremental Mode = "incremental"
+	// Full re-reads everything (a backfill). It does not touch the
+	// committed incremental cursor until the run completes.
+	Full Mode = "full"
+)
+
+// Request asks a stream for its next batch.
+type Request struct {
+	// Mode of the run.
+	Mode Mode
+	// Partition selects a sub-stream: "" for a source-wide list, a member
+	// key for per-member streams.
+	Partition string
+	// Cursor is the position reached by the previous batch of this run,
+	// exactly as the stream returned it in Batch.Next; nil at the start.
+	Cursor json.RawMessage
+	// Since is the stream's committed incremental cursor (Batch.Commit of
+	// the last completed run), nil when there is none.
+	Since json.RawMessage
+	// Pages bounds how many vendor pages one Fetch may read.
+	Pages int
+}
+
+// Batch is what one Fetch produced. Fetch must be safe to repeat with the
+// same Request: a task that crashed after Fetch but before its load
+// committed is replayed, and loads are idempotent.
+type Batch struct {
+	Rows     []warehouse.Row
+	Next     json.RawMessage // cursor for the next Fetch of this run
+	Done     bool            // the run of this (stream, partition) is complete
+	Commit   json.RawMessage // when Done: the new incremental cursor; nil keeps the old one
+	Pages    int             // vendor pages read
+	Total    int64           // estimated total items of the run for progress, 0 if unknown
+	Items    int64           // items (e.g. members) consumed, for progress
+	Fanout   []string        // member keys whose per-member streams must be re-read
+	Requests int             // vendor requests made
+	Fallback bool            // the stream fell back to a full scan (the vendor ignored its sort order)
+}
+
+// Stream reads one vendor collection. Implementations are safe for
+// concurrent use.
+type Stream interface {
+	Fetch(ctx context.Context, req Request) (Batch, error)
+}

@@ -1,0 +1,132 @@
+package zvcms
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
+)
+
+// The API paths (V3, under /v3/) and actions (V2) the streams call.
+const (
+	PathAllCustomerInfo    = "crm/customer/allCustomerInfo"
+	PathGetCustomerCoupons = "crm/coupon/getCustomerCoupons"
+	ActionPointsRecords    = "user.user-points-records"
+)
+
+// Client calls the zvcms openapi for one source: it signs every request,
+// POSTs the V3 or V2 envelope and classifies the response in one place
+// (classify). It is safe for concurrent use.
+type Client struct {
+	source    string
+	base      string
+	openID    string
+	grantCode config.Secret
+	signer    Signer
+	hc        *httpapi.Client
+	now       func() time.Time
+	nonce     func() int64
+}
+
+// v3Envelope is the V3 body [S003]: lowerCamel public parameters, the
+// business parameters in `params`.
+type v3Envelope struct {
+	OpenID    string `json:"openId"`
+	GrantCode string `json:"grantCode"`
+	Token     string `json:"token"`
+	Timestamp string `json:"timestamp"`
+	Nonce     string `json:"nonce"`
+	Params    any    `json:"params"`
+}
+
+// v2Envelope is the V2 body [Z-pts2]: PascalCase public parameters and
+// the method in Action.
+type v2Envelope struct {
+	OpenID    string `json:"OpenId"`
+	GrantCode string `json:"GrantCode"`
+	Token     string `json:"Token"`
+	Timestamp string `json:"Timestamp"`
+	Nonce     string `json:"Nonce"`
+	Action    string `json:"Action"`
+	Params    any    `json:"Params"`
+}
+
+// sign returns the signed public fields of a new request: timestamp in
+// epoch seconds and a fresh positive nonce, both as strings.
+func (c *Client) sign() (SignFields, string) {
+	n := c.nonce()
+	if n <= 0 {
+		n = 1
+	}
+	f := SignFields{OpenID: c.openID, GrantCode: c.grantCode.Reveal(),
+		Timestamp: strconv.FormatInt(c.now().Unix(), 10), Nonce: strconv.FormatInt(n, 10)}
+	return f, c.signer.Sign(f)
+}
+
+// EnvelopeV3 returns the body of a V3 request carrying params.
+func (c *Client) EnvelopeV3(params any) ([]byte, error) {
+	f, tok := c.sign()
+	return json.Marshal(v3Envelope{OpenID: f.OpenID, GrantCode: f.GrantCode, Token: tok,
+		Timestamp: f.Timestamp, Nonce: f.Nonce, Params: params})
+}
+
+// EnvelopeV2 returns the body of a V2 request of action carrying params.
+func (c *Client) EnvelopeV2(action string, params any) ([]byte, error) {
+	f, tok := c.sign()
+	return json.Marshal(v2Envelope{OpenID: f.OpenID, GrantCode: f.GrantCode, Token: tok,
+		Timestamp: f.Timestamp, Nonce: f.Nonce, Action: action, Params: params})
+}
+
+// CallV3 POSTs params to {base_url}/v3/{path} (e.g. path
+// "crm/coupon/getCustomerCoupons") and returns the `data` of a successful
+// response.
+func (c *Client) CallV3(ctx context.Context, path string, params any) (json.RawMessage, error) {
+	op := "POST /v3/" + path
+	body, err := c.EnvelopeV3(params)
+	if err != nil {
+		return nil, c.buildError(op, err)
+	}
+	return c.post(ctx, op, "/v3/"+path, body)
+}
+
+// CallV2 POSTs action with params to {base_url}/api/v2 and returns the
+// `data` of a successful response.
+func (c *Client) CallV2(ctx context.Context, action string, params any) (json.RawMessage, error) {
+	op := "POST /api/v2 " + action
+	body, err := c.EnvelopeV2(action, params)
+	if err != nil {
+		return nil, c.buildError(op, err)
+	}
+	return c.post(ctx, op, "/api/v2", body)
+}
+
+func (c *Client) post(ctx context.Context, op, path string, body []byte) (json.RawMessage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
+			Message: "cannot build the request (check base_url)"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(ctx, op, req)
+	if err != nil {
+		return nil, err
+	}
+	return c.classify(op, resp)
+}
+
+func (c *Client) buildError(op string, err error) error {
+	return &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
+		Message: "cannot build the request envelope", Err: err}
+}
+
+// trimBase drops trailing slashes of a base URL.
+func trimBase(u string) string { return strings.TrimRight(strings.TrimSpace(u), "/") }

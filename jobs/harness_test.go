@@ -1,0 +1,130 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
+	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
+	"github.com/loyaltybridge/loyaltybridge/jobs"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
+)
+
+// bundle is one integration test's world: a simulator, a fresh
+// ClickHouse database, a fresh Redis namespace, an engine and a worker.
+type bundle struct {
+	sim    *vendorsim.Server
+	srv    *httptest.Server
+	cfg    *config.Config
+	wh     *warehouse.Warehouse
+	rdb    *redis.Client
+	engine *jobs.Engine
+	stop   func() // stops the worker (drains)
+}
+
+type setupOpts struct {
+	members   int
+	dmhub     vendorsim.DMHubOptions
+	sourceYML string // extra YAML lines for the dmhub source
+	secret    string // app_secret; default the simulator's
+	noWorker  bool
+}
+
+func setup(t *testing.T, o setupOpts) *bundle {
+	t.Helper()
+	chCfg, wh := warehousetest.ClickHouse(t)
+	rCfg, rdb := warehousetest.Redis(t)
+	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 7, Members: o.members, DMHub: o.dmhub})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	secret := o.secret
+	if secret == "" {
+		secret = "sim-dmhub-secret"
+	}
+	yml := fmt.Sprintf(`
+redis: {addr: %q, namespace: %q}
+clickhouse: {addr: [%q], database: %q}
+worker: {concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}
+sources:
+  - name: acme-dmhub
+    kind: dmhub
+    base_url: %s/dmhub
+    rate_limit: 500
+    page_size: 50
+    credentials: {app_id: sim-dmhub-app, app_secret: %q}
+%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, secret, o.sourceYML)
+	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := connectors.NewRegistry()
+	if err := reg.Register(config.DMHub, dmhub.Factory); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	b := &bundle{sim: sim, srv: srv, cfg: cfg, wh: wh, rdb: rdb, engine: jobs.NewEngine(cfg, wh, rdb, reg, log), stop: func() {}}
+	if !o.noWorker {
+		b.startWorker(t)
+	}
+	return b
+}
+
+func (b *bundle) startWorker(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.engine.RunWorker(ctx, b.rdb) }()
+	stopped := false
+	b.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+	t.Cleanup(b.stop)
+}
+
+// sync starts a run of the streams and waits for it to end.
+func (b *bundle) sync(t *testing.T, mode connectors.Mode, streams ...string) []warehouse.Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	refs, err := b.engine.StartSync(ctx, "acme-dmhub", streams, mode)
+	if err != nil {
+		t.Fatalf("StartSync: %v", err)
+	}
+	runs, err := b.engine.Wait(ctx, refs, 100*time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("Wait: %v (runs %+v)", err, runs)
+	}
+	return runs
+}
+
+func (b *bundle) count(t *testing.T, q string, args ...any) uint64 {
+	t.Helper()
+	var n uint64
+	if err := b.wh.Conn().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func (b *bundle) q(table string) string { return b.wh.Q(table) }

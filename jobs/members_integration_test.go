@@ -1,0 +1,236 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+type memberRow struct {
+	ID, Name, Mobile, Email, Gender, Birthday, LevelID, LevelName, Custom, Code, Customer, Raw string
+	Point                                                                                   int64
+	Balance                                                                                 *string
+	Join, Updated                                                                           *time.Time
+}
+
+func (b *bundle) members(t *testing.T) map[string]memberRow {
+	t.Helper()
+	rows, err := b.wh.Conn().Query(context.Background(), "SELECT member_id, name, mobile, email, gender, birthday, level_id, level_name, "+
+		"custom_attrs, member_code, customer_id, raw, point, toString(balance), date_join, last_updated FROM "+b.q("members")+
+		" FINAL WHERE source = 'acme-dmhub'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]memberRow{}
+	for rows.Next() {
+		var m memberRow
+		if err := rows.Scan(&m.ID, &m.Name, &m.Mobile, &m.Email, &m.Gender, &m.Birthday, &m.LevelID, &m.LevelName, &m.Custom,
+			&m.Code, &m.Customer, &m.Raw, &m.Point, &m.Balance, &m.Join, &m.Updated); err != nil {
+			t.Fatal(err)
+		}
+		out[m.ID] = m
+	}
+	return out
+}
+
+// wantLevelID is what the warehouse holds for a simulated member's level:
+// the level object's id, or for the legacy bare-number format the number.
+func wantLevelID(m vendorsim.DMHubMember) (string, string) {
+	if m.LegacyLevel {
+		return fmt.Sprint(m.LevelPriority), ""
+	}
+	return m.LevelID, m.LevelName
+}
+
+// equalMembers compares the warehouse with the simulator's ground truth,
+// field by field, for every member.
+func equalMembers(t *testing.T, b *bundle) {
+	t.Helper()
+	got := b.members(t)
+	want := b.sim.DMHub.Members()
+	if len(got) != len(want) {
+		t.Fatalf("members FINAL = %d rows, simulator has %d", len(got), len(want))
+	}
+	bad := 0
+	for _, w := range want {
+		g, ok := got[w.ID]
+		if !ok {
+			t.Errorf("member %s missing", w.ID)
+			bad++
+			continue
+		}
+		lid, lname := wantLevelID(w)
+		var errs []string
+		check := func(field string, got, want any) {
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				errs = append(errs, fmt.Sprintf("%s = %v, want %v", field, got, want))
+			}
+		}
+		check("name", g.Name, w.Name)
+		check("mobile", g.Mobile, w.Mobile)
+		check("email", g.Email, w.Email)
+		check("gender", g.Gender, w.Gender)
+		check("birthday", g.Birthday, w.Birthday)
+		check("level_id", g.LevelID, lid)
+		check("level_name", g.LevelName, lname)
+		check("point", g.Point, w.Point)
+		check("customer_id", g.Customer, w.CustomerID)
+		check("member_code", g.Code, w.MembershipCode)
+		check("last_updated", g.Updated.UTC().Format(time.RFC3339), w.LastUpdated.UTC().Truncate(time.Second).Format(time.RFC3339))
+		check("date_join", g.Join.UTC().Format(time.RFC3339), w.DateJoin.UTC().Truncate(time.Second).Format(time.RFC3339))
+		wb := "<nil>"
+		if w.Balance != nil {
+			wb = fmt.Sprintf("%.2f", *w.Balance)
+		}
+		gb := "<nil>"
+		if g.Balance != nil {
+			gb = *g.Balance
+			if !strings.Contains(gb, ".") {
+				gb += ".00"
+			} else if len(gb)-strings.Index(gb, ".") == 2 {
+				gb += "0"
+			}
+		}
+		check("balance", gb, wb)
+		var custom map[string]any
+		if err := json.Unmarshal([]byte(g.Custom), &custom); err != nil {
+			errs = append(errs, "custom_attrs not JSON: "+g.Custom)
+		}
+		check("custom_attrs keys", len(custom), len(w.CustomAttrs))
+		for k, v := range w.CustomAttrs {
+			gv, ok := custom[k]
+			if !ok {
+				errs = append(errs, "custom_attrs lacks "+k)
+				continue
+			}
+			if f, isNum := gv.(float64); isNum {
+				gv = int64(f)
+			}
+			check("custom_attrs."+k, gv, v)
+		}
+		if !json.Valid([]byte(g.Raw)) {
+			errs = append(errs, "raw is not JSON")
+		}
+		if len(errs) > 0 {
+			bad++
+			if bad <= 5 {
+				t.Errorf("member %s: %s", w.ID, strings.Join(errs, "; "))
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d members differ from the simulator", bad, len(want))
+	}
+}
+
+func TestMembersFullSyncEqualsSimulator(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 420})
+	runs := b.sync(t, connectors.Full, "members")
+	if len(runs) != 1 || runs[0].Status != warehouse.RunSucceeded {
+		t.Fatalf("runs = %+v", runs)
+	}
+	r := runs[0]
+	// 420 members at 50 per page: 9 pages (the ninth short); never `total`
+	if r.Rows != 420 || r.Pages != 9 || r.Items != 420 {
+		t.Errorf("run counters = pages %d rows %d items %d, want 9/420/420", r.Pages, r.Rows, r.Items)
+	}
+	equalMembers(t, b)
+
+	// a second full sync loads everything again: no duplicates after FINAL
+	b.sync(t, connectors.Full, "members")
+	if n := b.count(t, "SELECT count() FROM "+b.q("members")+" FINAL"); n != 420 {
+		t.Errorf("after two full syncs: %d rows FINAL, want 420", n)
+	}
+	if n := b.count(t, "SELECT count() FROM "+b.q("sync_runs")+" FINAL WHERE stream = 'members' AND status = 'succeeded'"); n != 2 {
+		t.Errorf("sync_runs succeeded = %d, want 2", n)
+	}
+	cp, ok, err := b.wh.LoadCheckpoint(context.Background(), "acme-dmhub", "members", warehouse.Committed)
+	if err != nil || !ok || !strings.Contains(cp.Cursor, "last_updated") {
+		t.Errorf("committed cursor = %+v %v %v", cp, ok, err)
+	}
+}
+
+func TestMembersIncrementalBringsOnlyChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 600})
+	b.sync(t, connectors.Full, "members")
+	full := b.sim.DMHub.Requests()["membership.list"]
+	b.sim.DMHub.ResetRequests()
+
+	// the simulator's clock is real time: mutations get lastUpdated = now
+	changed := []string{}
+	for _, m := range b.sim.DMHub.Members()[:5] {
+		if _, err := b.sim.DMHub.UpdateMember(m.ID); err != nil {
+			t.Fatal(err)
+		}
+		changed = append(changed, m.ID)
+	}
+	created := b.sim.DMHub.CreateMembers(3)
+	runs := b.sync(t, connectors.Incremental, "members")
+	if runs[0].Status != warehouse.RunSucceeded {
+		t.Fatalf("incremental run = %+v", runs[0])
+	}
+	equalMembers(t, b)
+	inc := b.sim.DMHub.Requests()["membership.list"]
+	if inc == 0 || inc*4 > full {
+		t.Errorf("incremental made %d list requests, full %d: want at most a quarter", inc, full)
+	}
+	if runs[0].Rows >= 600 {
+		t.Errorf("incremental loaded %d rows: want only the changed members (and the lookback window)", runs[0].Rows)
+	}
+	_ = created
+	_ = changed
+}
+
+func TestMembersFallbackWhenVendorIgnoresSort(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 230, dmhub: vendorsim.DMHubOptions{IgnoreSort: true}})
+	b.sync(t, connectors.Full, "members")
+	for _, m := range b.sim.DMHub.Members()[100:103] {
+		if _, err := b.sim.DMHub.UpdateMember(m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := b.sync(t, connectors.Incremental, "members")
+	if runs[0].Status != warehouse.RunSucceeded || runs[0].Rows < 230 {
+		t.Fatalf("incremental with unsorted vendor = %+v, want a full fallback scan", runs[0])
+	}
+	equalMembers(t, b)
+}
+
+func TestMembersSurviveVendorFaults(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 300, dmhub: vendorsim.DMHubOptions{ErrorRate: 0.15}})
+	runs := b.sync(t, connectors.Full, "members")
+	if runs[0].Status != warehouse.RunSucceeded {
+		t.Fatalf("run with 15%% faults = %+v", runs[0])
+	}
+	equalMembers(t, b)
+}
+
+func TestBadCredentialsFailFastWithAuthError(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 10, secret: "wrong-secret-value"})
+	start := time.Now()
+	runs := b.sync(t, connectors.Full, "members")
+	r := runs[0]
+	if r.Status != warehouse.RunFailed || !strings.Contains(r.Error, "acme-dmhub: authentication failed") {
+		t.Fatalf("run = %s %q, want failed with an authentication error naming the source", r.Status, r.Error)
+	}
+	if strings.Contains(r.Error, "wrong-secret-value") {
+		t.Errorf("secret leaked into sync_runs.error: %q", r.Error)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("auth failure took %s: it must not be retried", time.Since(start))
+	}
+}

@@ -1,0 +1,184 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+var (
+	minDateTime = time.Unix(0, 0)
+	maxDateTime = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// Load inserts rows, one batch per table, with an explicit column list
+// (ClickHouse 18.16 needs one). SyncedAt and Ver are filled in when zero:
+// ver is the load time in nanoseconds, so the newest load of a record
+// wins after FINAL. A failed Send may still have inserted rows; loads are
+// idempotent, so the caller may simply repeat them.
+func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	now := w.now().UTC()
+	synced := now.Truncate(time.Second)
+	ver := uint64(now.UnixNano())
+	byTable := map[string][][]any{}
+	tables := map[string]Table{}
+	var order []string
+	for _, r := range rows {
+		t := r.Table()
+		v := r.Values()
+		if len(v) != len(t.Columns) {
+			return fmt.Errorf("load %s: row has %d values for %d columns", t.Name, len(v), len(t.Columns))
+		}
+		if ts, ok := v[1].(time.Time); !ok || ts.IsZero() {
+			v[1] = synced
+		}
+		if n, ok := v[2].(uint64); !ok || n == 0 {
+			v[2] = ver
+		}
+		if err := checkValues(t, v); err != nil {
+			return err
+		}
+		if _, ok := byTable[t.Name]; !ok {
+			order = append(order, t.Name)
+			tables[t.Name] = t
+		}
+		byTable[t.Name] = append(byTable[t.Name], v)
+	}
+	for _, name := range order {
+		if err := w.insert(ctx, tables[name], byTable[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Warehouse) insert(ctx context.Context, t Table, rows [][]any) error {
+	b, err := w.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", w.Q(t.Name), joinCols(t.Columns)))
+	if err != nil {
+		return fmt.Errorf("load %s: %w", t.Name, err)
+	}
+	for _, v := range rows {
+		if err := b.Append(v...); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("load %s: %w", t.Name, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("load %s (%d rows): %w", t.Name, len(rows), err)
+	}
+	return nil
+}
+
+func joinCols(cols []string) string {
+	s := ""
+	for i, c := range cols {
+		if i > 0 {
+			s += ", "
+		}
+		s += "`" + c + "`"
+	}
+	return s
+}
+
+// checkValues rejects times a DateTime cannot hold and decimals a
+// Decimal(18, 2) cannot hold, which clickhouse-go would wrap silently.
+func checkValues(t Table, v []any) error {
+	for i, x := range v {
+		var ts *time.Time
+		switch y := x.(type) {
+		case time.Time:
+			ts = &y
+		case *time.Time:
+			ts = y
+		case *decimal.Decimal:
+			if y != nil && y.Abs().GreaterThanOrEqual(decimal.New(1, 16)) {
+				return fmt.Errorf("load %s: column %s: %s does not fit Decimal(18, 2)", t.Name, t.Columns[i], y)
+			}
+		}
+		if ts != nil && (ts.Before(minDateTime) || ts.After(maxDateTime)) {
+			return fmt.Errorf("load %s: column %s: %s: %w", t.Name, t.Columns[i], ts.Format(time.RFC3339), ErrOutOfRange)
+		}
+	}
+	return nil
+}
+
+// Batcher buffers rows and loads them when MaxRows or MaxBytes is reached,
+// when the oldest buffered row is older than MaxAge (checked on Add), or
+// on Flush. It is safe for concurrent use.
+type Batcher struct {
+	w        *Warehouse
+	MaxRows  int
+	MaxBytes int
+	MaxAge   time.Duration
+
+	mu    sync.Mutex
+	rows  []Row
+	bytes int
+	since time.Time
+}
+
+// NewBatcher returns a batcher with the defaults: 50,000 rows, 64 MiB or
+// 5 s, whichever comes first (perf-facts: at least 50k rows per Send keeps
+// the server's merge work low).
+func (w *Warehouse) NewBatcher() *Batcher {
+	return &Batcher{w: w, MaxRows: 50_000, MaxBytes: 64 << 20, MaxAge: 5 * time.Second}
+}
+
+// Add buffers rows, loading the buffer when a threshold is crossed.
+func (b *Batcher) Add(ctx context.Context, rows ...Row) error {
+	b.mu.Lock()
+	if len(b.rows) == 0 {
+		b.since = time.Now()
+	}
+	for _, r := range rows {
+		b.rows = append(b.rows, r)
+		b.bytes += rowBytes(r)
+	}
+	full := len(b.rows) >= b.MaxRows || b.bytes >= b.MaxBytes || time.Since(b.since) >= b.MaxAge
+	b.mu.Unlock()
+	if full {
+		return b.Flush(ctx)
+	}
+	return nil
+}
+
+// Flush loads everything buffered. On error the rows stay buffered, so a
+// later Flush retries them.
+func (b *Batcher) Flush(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.rows) == 0 {
+		return nil
+	}
+	if err := b.w.Load(ctx, b.rows); err != nil {
+		return err
+	}
+	b.rows, b.bytes = nil, 0
+	return nil
+}
+
+// Len is the number of buffered rows.
+func (b *Batcher) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.rows)
+}
+
+func rowBytes(r Row) int {
+	n := 0
+	for _, v := range r.Values() {
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		default:
+			n += 8
+		}
+	}
+	return n
+}

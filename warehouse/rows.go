@@ -1,0 +1,230 @@
+package warehouse
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Row is one typed record bound for a ClickHouse table. Values returns the
+// column values in the order of the table's Columns list; the loader appends
+// them positionally after an explicit column list, which ClickHouse 18.16
+// requires. Source, SyncedAt and the version column are filled by the loader.
+type Row interface {
+	Table() Table
+	Values() []any
+}
+
+// Common holds the columns every entity table has. Source is set by the
+// stream that produced the row; SyncedAt and Ver are set by the loader when
+// they are zero.
+type Common struct {
+	Source   string
+	SyncedAt time.Time
+	Ver      uint64
+}
+
+func (c Common) head() []any { return []any{c.Source, c.SyncedAt, c.Ver} }
+
+// Member is a row of `members`.
+type Member struct {
+	Common
+	MemberID    string
+	Name        string
+	Mobile      string
+	Email       string
+	Gender      string
+	Birthday    string // YYYY-MM-DD text: may precede 1970
+	LevelID     string
+	LevelName   string
+	Point       int64
+	Balance     *decimal.Decimal
+	DateJoin    *time.Time
+	LastUpdated *time.Time
+	CustomAttrs string // JSON object
+	MemberCode  string
+	CustomerID  string
+	DateCreated *time.Time
+	Raw         string
+}
+
+// Table implements Row.
+func (Member) Table() Table { return Members }
+
+// Values implements Row.
+func (m Member) Values() []any {
+	return append(m.head(), m.MemberID, m.Name, m.Mobile, m.Email, m.Gender, m.Birthday,
+		m.LevelID, m.LevelName, m.Point, m.Balance, m.DateJoin, m.LastUpdated, m.CustomAttrs,
+		m.MemberCode, m.CustomerID, m.DateCreated, m.Raw)
+}
+
+// Identity is a row of `member_identities`.
+type Identity struct {
+	Common
+	MemberID string
+	Type     string
+	Value    string
+	Name     string
+	Raw      string
+}
+
+// Table implements Row.
+func (Identity) Table() Table { return MemberIdentities }
+
+// Values implements Row.
+func (i Identity) Values() []any {
+	return append(i.head(), i.MemberID, i.Type, i.Value, i.Name, i.Raw)
+}
+
+// PointEntry is a row of `points_ledger`. Delta is signed: negative for a
+// decrease. Pattern keeps the vendor's pattern code with its direction, e.g.
+// "decr:2" for DM Hub's "returned on refund".
+type PointEntry struct {
+	Common
+	EntryID     string
+	MemberID    string
+	Delta       int64
+	Pattern     string
+	PatternName string
+	OldPoint    *int64
+	NewPoint    *int64
+	OccurredAt  *time.Time
+	Remark      string
+	EntryType   string // vendor's own type/kind code, as text
+	ExternalID  string
+	Raw         string
+}
+
+// Table implements Row.
+func (PointEntry) Table() Table { return PointsLedger }
+
+// Values implements Row.
+func (p PointEntry) Values() []any {
+	return append(p.head(), p.EntryID, p.MemberID, p.Delta, p.Pattern, p.PatternName, p.OldPoint,
+		p.NewPoint, p.OccurredAt, p.Remark, p.EntryType, p.ExternalID, p.Raw)
+}
+
+// ExpEntry is a row of `experience_ledger`.
+type ExpEntry struct {
+	Common
+	EntryID    string
+	MemberID   string
+	Delta      int64
+	OldExp     *int64
+	NewExp     *int64
+	OccurredAt *time.Time
+	ExpType    string
+	Remark     string
+	ExternalID string
+	Raw        string
+}
+
+// Table implements Row.
+func (ExpEntry) Table() Table { return ExperienceLedger }
+
+// Values implements Row.
+func (e ExpEntry) Values() []any {
+	return append(e.head(), e.EntryID, e.MemberID, e.Delta, e.OldExp, e.NewExp, e.OccurredAt,
+		e.ExpType, e.Remark, e.ExternalID, e.Raw)
+}
+
+// Coupon is a row of `coupons` (coupon definitions).
+type Coupon struct {
+	Common
+	CouponID   string
+	Name       string
+	CouponType string
+	ValidType  string
+	StartDate  string // YYYY-MM-DD or ""
+	EndDate    string
+	Raw        string
+}
+
+// Table implements Row.
+func (Coupon) Table() Table { return Coupons }
+
+// Values implements Row.
+func (c Coupon) Values() []any {
+	return append(c.head(), c.CouponID, c.Name, c.CouponType, c.ValidType, c.StartDate, c.EndDate, c.Raw)
+}
+
+// MemberCoupon is a row of `member_coupons`. Status is one of the normalized
+// CouponStatus values; VendorStatus keeps the vendor's own value as text.
+type MemberCoupon struct {
+	Common
+	CouponCode   string
+	MemberID     string
+	CouponID     string
+	CouponName   string
+	Status       CouponStatus
+	VendorStatus string
+	StartsAt     *time.Time
+	EndsAt       *time.Time
+	DrawnAt      *time.Time
+	RedeemedAt   *time.Time
+	StartDate    string // date-only vendor field kept as YYYY-MM-DD, "" when absent
+	EndDate      string
+	UUID         string // trimmed (DM Hub's ends with a literal "\r\n")
+	Raw          string
+}
+
+// Table implements Row.
+func (MemberCoupon) Table() Table { return MemberCoupons }
+
+// Values implements Row.
+func (m MemberCoupon) Values() []any {
+	return append(m.head(), m.CouponCode, m.MemberID, m.CouponID, m.CouponName, string(m.Status),
+		m.VendorStatus, m.StartsAt, m.EndsAt, m.DrawnAt, m.RedeemedAt, m.StartDate, m.EndDate, m.UUID, m.Raw)
+}
+
+// Level is a row of `levels`.
+type Level struct {
+	Common
+	LevelID  string
+	Name     string
+	Priority int32
+	Raw      string
+}
+
+// Table implements Row.
+func (Level) Table() Table { return Levels }
+
+// Values implements Row.
+func (l Level) Values() []any {
+	return append(l.head(), l.LevelID, l.Name, l.Priority, l.Raw)
+}
+
+// CouponStatus is the cross-vendor normalized member-coupon status.
+type CouponStatus string
+
+// The normalized coupon statuses of CONTRACT.md.
+const (
+	CouponNotStarted CouponStatus = "not_started"
+	CouponUnused     CouponStatus = "unused"
+	CouponUsed       CouponStatus = "used"
+	CouponExpired    CouponStatus = "expired"
+	CouponFrozen     CouponStatus = "frozen"
+	CouponInvalid    CouponStatus = "invalid"
+	CouponDeleted    CouponStatus = "deleted"
+	CouponRefunded   CouponStatus = "refunded"
+	CouponGifting    CouponStatus = "gifting"
+	CouponUnknown    CouponStatus = "unknown"
+)
+
+// MemberState is a row of member_sync_state: what a per-member stream saw
+// of a member when it last read the member's records.
+type MemberState struct {
+	Common
+	Stream      string
+	MemberID    string
+	LastUpdated *time.Time
+	Point       int64
+}
+
+// Table implements Row.
+func (MemberState) Table() Table { return MemberSyncState }
+
+// Values implements Row.
+func (s MemberState) Values() []any {
+	return append(s.head(), s.Stream, s.MemberID, s.LastUpdated, s.Point)
+}

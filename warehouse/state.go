@@ -1,0 +1,181 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Checkpoint is a stream's durable position, kept in ClickHouse so it
+// survives a Redis flush. Partition "" holds the committed incremental
+// cursor; partition "run" holds the position of the run in progress. An
+// empty Cursor means "none" (a cleared checkpoint).
+type Checkpoint struct {
+	Source    string
+	Stream    string
+	Partition string
+	Cursor    string
+	RunID     string
+	Mode      string
+	UpdatedAt time.Time
+}
+
+// Checkpoint partitions.
+const (
+	Committed  = ""
+	InProgress = "run"
+)
+
+// SaveCheckpoint writes a checkpoint (a new version of its row).
+func (w *Warehouse) SaveCheckpoint(ctx context.Context, cp Checkpoint) error {
+	now := w.now().UTC()
+	b, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.Q("checkpoints")+
+		" (source, synced_at, ver, stream, partition, cursor, run_id, mode)")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := b.Append(cp.Source, now.Truncate(time.Second), uint64(now.UnixNano()), cp.Stream, cp.Partition,
+		cp.Cursor, cp.RunID, cp.Mode); err != nil {
+		_ = b.Abort()
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("checkpoint %s/%s: %w", cp.Source, cp.Stream, err)
+	}
+	return nil
+}
+
+// LoadCheckpoint returns the checkpoint, ok false when there is none or
+// it was cleared.
+func (w *Warehouse) LoadCheckpoint(ctx context.Context, source, stream, partition string) (Checkpoint, bool, error) {
+	cps, err := w.queryCheckpoints(ctx, "WHERE source = ? AND stream = ? AND partition = ?", source, stream, partition)
+	if err != nil || len(cps) == 0 {
+		return Checkpoint{}, false, err
+	}
+	return cps[0], true, nil
+}
+
+// Checkpoints returns every live checkpoint, by source, stream and
+// partition.
+func (w *Warehouse) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
+	return w.queryCheckpoints(ctx, "")
+}
+
+func (w *Warehouse) queryCheckpoints(ctx context.Context, where string, args ...any) ([]Checkpoint, error) {
+	q := "SELECT source, stream, partition, cursor, run_id, mode, synced_at FROM " + w.Q("checkpoints") +
+		" FINAL " + where + " ORDER BY source, stream, partition"
+	rows, err := w.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []Checkpoint
+	for rows.Next() {
+		var c Checkpoint
+		if err := rows.Scan(&c.Source, &c.Stream, &c.Partition, &c.Cursor, &c.RunID, &c.Mode, &c.UpdatedAt); err != nil {
+			return nil, err
+		}
+		if c.Cursor != "" {
+			out = append(out, c)
+		}
+	}
+	return out, rows.Err()
+}
+
+// Run is a row of sync_runs: one sync of one (source, stream).
+type Run struct {
+	Source     string
+	RunID      string
+	Stream     string
+	Mode       string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Status     string // waiting, running, succeeded, failed
+	Pages      uint64
+	Rows       uint64
+	Requests   uint64
+	Items      uint64
+	Total      uint64
+	Error      string
+	UpdatedAt  time.Time
+}
+
+// Run statuses.
+const (
+	RunWaiting   = "waiting" // a per-member run waiting for its members run
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+)
+
+// SaveRun writes a new version of a run's row.
+func (w *Warehouse) SaveRun(ctx context.Context, r Run) error {
+	now := w.now().UTC()
+	b, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.Q("sync_runs")+
+		" (source, synced_at, ver, run_id, stream, mode, started_at, finished_at, status, pages, rows, requests, items, total, error)")
+	if err != nil {
+		return fmt.Errorf("sync_runs: %w", err)
+	}
+	if err := b.Append(r.Source, now.Truncate(time.Second), uint64(now.UnixNano()), r.RunID, r.Stream, r.Mode,
+		r.StartedAt.UTC().Truncate(time.Second), r.FinishedAt, r.Status, r.Pages, r.Rows, r.Requests, r.Items, r.Total,
+		r.Error); err != nil {
+		_ = b.Abort()
+		return fmt.Errorf("sync_runs: %w", err)
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("sync_runs %s/%s: %w", r.Source, r.Stream, err)
+	}
+	return nil
+}
+
+const runCols = "source, run_id, stream, mode, started_at, finished_at, status, pages, rows, requests, items, total, error, synced_at"
+
+func (w *Warehouse) queryRuns(ctx context.Context, q string, args ...any) ([]Run, error) {
+	rows, err := w.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sync_runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		if err := rows.Scan(&r.Source, &r.RunID, &r.Stream, &r.Mode, &r.StartedAt, &r.FinishedAt, &r.Status,
+			&r.Pages, &r.Rows, &r.Requests, &r.Items, &r.Total, &r.Error, &r.UpdatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RunsByID returns the rows of the given run ids.
+func (w *Warehouse) RunsByID(ctx context.Context, source string, runIDs []string) ([]Run, error) {
+	return w.queryRuns(ctx, "SELECT "+runCols+" FROM "+w.Q("sync_runs")+" FINAL WHERE source = ? AND has(?, run_id) ORDER BY stream",
+		source, runIDs)
+}
+
+// LastRuns returns the latest run of every (source, stream).
+func (w *Warehouse) LastRuns(ctx context.Context) ([]Run, error) {
+	return w.queryRuns(ctx, "SELECT "+runCols+" FROM "+w.Q("sync_runs")+
+		" FINAL ORDER BY started_at DESC, synced_at DESC LIMIT 1 BY source, stream")
+}
+
+// RunErrors counts failed runs per (source, stream) since a time.
+func (w *Warehouse) RunErrors(ctx context.Context, since time.Time) (map[[2]string]uint64, error) {
+	rows, err := w.conn.Query(ctx, "SELECT source, stream, count() FROM "+w.Q("sync_runs")+
+		" FINAL WHERE status = 'failed' AND started_at >= ? GROUP BY source, stream", since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("sync_runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]uint64{}
+	for rows.Next() {
+		var s, st string
+		var n uint64
+		if err := rows.Scan(&s, &st, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{s, st}] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,170 @@
+package warehouse_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t) // migrated once
+	ctx := context.Background()
+	applied, err := wh.Migrate(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second Migrate = %v, %v; want nothing applied", applied, err)
+	}
+	migs, err := warehouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names0 string
+	if err := wh.Conn().QueryRow(ctx, "SELECT arrayStringConcat(groupArray(name), ',') FROM (SELECT name FROM system.tables WHERE database = ? ORDER BY name)",
+		wh.Database()).Scan(&names0); err != nil {
+		t.Fatal(err)
+	}
+	// every CONTRACT.md table, plus checkpoints, member_sync_state and schema_migrations
+	want := "checkpoints,coupons,experience_ledger,levels,member_coupons,member_identities,member_sync_state,members," +
+		"outbound_writes,points_ledger,schema_migrations,sync_runs"
+	if names0 != want {
+		t.Errorf("tables = %s\nwant %s", names0, want)
+	}
+	if len(migs) == 0 || len(migs[0].Statements) != 11 {
+		t.Errorf("migration 0001 has %d statements", len(migs[0].Statements))
+	}
+}
+
+func TestReloadDoesNotDuplicate(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	lu := time.Date(2024, 3, 1, 2, 3, 4, 0, time.UTC)
+	rows := []warehouse.Row{
+		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "1", Name: "李雷", Birthday: "1968-11-09", LastUpdated: &lu,
+			Balance: ptr(decimal.RequireFromString("12.34")), CustomAttrs: "{}", Raw: `{"id":1}`},
+		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "2", Name: "韩梅梅", CustomAttrs: "{}", Raw: `{"id":2}`},
+		warehouse.PointEntry{Common: warehouse.Common{Source: "s"}, EntryID: "p1", MemberID: "1", Delta: -5, Pattern: "decr:3"},
+	}
+	for i := 0; i < 3; i++ {
+		if err := wh.Load(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for table, want := range map[string]uint64{"members": 2, "points_ledger": 1} {
+		var n uint64
+		if err := wh.Conn().QueryRow(ctx, "SELECT count() FROM "+wh.Q(table)+" FINAL").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("%s FINAL = %d rows after 3 loads, want %d", table, n, want)
+		}
+	}
+	var bday, bal string
+	if err := wh.Conn().QueryRow(ctx, "SELECT birthday, toString(balance) FROM "+wh.Q("members")+" FINAL WHERE member_id = '1'").Scan(&bday, &bal); err != nil {
+		t.Fatal(err)
+	}
+	if bday != "1968-11-09" || bal != "12.34" {
+		t.Errorf("birthday %q balance %q", bday, bal)
+	}
+}
+
+func TestLoadRejectsOutOfRangeTimes(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	old := time.Date(1968, 11, 9, 0, 0, 0, 0, time.UTC)
+	err := wh.Load(context.Background(), []warehouse.Row{warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "1", DateJoin: &old}})
+	if !errors.Is(err, warehouse.ErrOutOfRange) {
+		t.Fatalf("Load(1968 DateTime) = %v, want ErrOutOfRange", err)
+	}
+}
+
+func TestCheckpoints(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	if _, ok, err := wh.LoadCheckpoint(ctx, "s", "members", warehouse.Committed); err != nil || ok {
+		t.Fatalf("empty = %v %v", ok, err)
+	}
+	for _, c := range []string{`{"a":1}`, `{"a":2}`} {
+		if err := wh.SaveCheckpoint(ctx, warehouse.Checkpoint{Source: "s", Stream: "members", Cursor: c, RunID: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp, ok, err := wh.LoadCheckpoint(ctx, "s", "members", warehouse.Committed)
+	if err != nil || !ok || cp.Cursor != `{"a":2}` {
+		t.Fatalf("checkpoint = %+v %v %v, want the latest", cp, ok, err)
+	}
+	if err := wh.SaveCheckpoint(ctx, warehouse.Checkpoint{Source: "s", Stream: "members", Cursor: ""}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := wh.LoadCheckpoint(ctx, "s", "members", warehouse.Committed); ok {
+		t.Error("a cleared checkpoint is still returned")
+	}
+}
+
+func TestChangedMembersAndKnownEntries(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	t1 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	t2 := t1.Add(time.Hour)
+	m := func(id string, lu *time.Time, point int64) warehouse.Member {
+		return warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: id, LastUpdated: lu, Point: point, CustomAttrs: "{}"}
+	}
+	st := func(id string, lu *time.Time, point int64) warehouse.MemberState {
+		return warehouse.MemberState{Common: warehouse.Common{Source: "s"}, Stream: "points", MemberID: id, LastUpdated: lu, Point: point}
+	}
+	if err := wh.Load(ctx, []warehouse.Row{
+		m("a", &t1, 1), m("b", &t1, 2), m("c", &t2, 3), m("d", nil, 4), m("e", &t1, 5),
+		st("a", &t1, 1), st("b", &t1, 9), st("c", &t1, 3), st("d", nil, 4), // e never read
+		warehouse.PointEntry{Common: warehouse.Common{Source: "s"}, EntryID: "x1", MemberID: "a"},
+		warehouse.PointEntry{Common: warehouse.Common{Source: "s"}, EntryID: "x2", MemberID: "c"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := wh.ChangedMembers(ctx, "s", "points", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range got {
+		ids = append(ids, s.ID)
+	}
+	// b: point changed; c: last_updated changed; e: never read
+	if want := "b,c,e"; join(ids) != want {
+		t.Errorf("changed = %s, want %s", join(ids), want)
+	}
+	if n, err := wh.CountMembers(ctx, "s", "points"); err != nil || n != 3 {
+		t.Errorf("CountMembers(changed) = %d %v, want 3", n, err)
+	}
+	if n, err := wh.CountMembers(ctx, "s", ""); err != nil || n != 5 {
+		t.Errorf("CountMembers(all) = %d %v, want 5", n, err)
+	}
+	page, err := wh.MemberSnaps(ctx, "s", "b", 2)
+	if err != nil || len(page) != 2 || page[0].ID != "c" || page[1].ID != "d" {
+		t.Errorf("MemberSnaps after b = %+v %v", page, err)
+	}
+	known, err := wh.KnownEntries(ctx, warehouse.PointsLedger, "s", []string{"a", "b", "c"})
+	if err != nil || !known["a"]["x1"] || !known["c"]["x2"] || len(known["b"]) != 0 {
+		t.Errorf("known = %v %v", known, err)
+	}
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
