@@ -16,15 +16,16 @@ import (
 
 type memberRow struct {
 	ID, Name, Mobile, Email, Gender, Birthday, LevelID, LevelName, Custom, Code, Customer, Raw string
-	Point                                                                                   int64
-	Balance                                                                                 *string
-	Join, Updated                                                                           *time.Time
+	Point                                                                                      int64
+	Priority                                                                                   int32
+	Balance                                                                                    *string
+	Join, Updated                                                                              *time.Time
 }
 
 func (b *bundle) members(t *testing.T) map[string]memberRow {
 	t.Helper()
 	rows, err := b.wh.Conn().Query(context.Background(), "SELECT member_id, name, mobile, email, gender, birthday, level_id, level_name, "+
-		"custom_attrs, member_code, customer_id, raw, point, toString(balance), date_join, last_updated FROM "+b.q("members")+
+		"custom_attrs, member_code, customer_id, raw, point, toString(balance), date_join, last_updated, assumeNotNull(level_priority) FROM "+b.q("members")+
 		" FINAL WHERE source = 'acme-dmhub'")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func (b *bundle) members(t *testing.T) map[string]memberRow {
 	for rows.Next() {
 		var m memberRow
 		if err := rows.Scan(&m.ID, &m.Name, &m.Mobile, &m.Email, &m.Gender, &m.Birthday, &m.LevelID, &m.LevelName, &m.Custom,
-			&m.Code, &m.Customer, &m.Raw, &m.Point, &m.Balance, &m.Join, &m.Updated); err != nil {
+			&m.Code, &m.Customer, &m.Raw, &m.Point, &m.Balance, &m.Join, &m.Updated, &m.Priority); err != nil {
 			t.Fatal(err)
 		}
 		out[m.ID] = m
@@ -46,7 +47,7 @@ func (b *bundle) members(t *testing.T) map[string]memberRow {
 // the level object's id, or for the legacy bare-number format the number.
 func wantLevelID(m vendorsim.DMHubMember) (string, string) {
 	if m.LegacyLevel {
-		return fmt.Sprint(m.LevelPriority), ""
+		return "", ""
 	}
 	return m.LevelID, m.LevelName
 }
@@ -82,6 +83,7 @@ func equalMembers(t *testing.T, b *bundle) {
 		check("birthday", g.Birthday, w.Birthday)
 		check("level_id", g.LevelID, lid)
 		check("level_name", g.LevelName, lname)
+		check("level_priority", g.Priority, w.LevelPriority)
 		check("point", g.Point, w.Point)
 		check("customer_id", g.Customer, w.CustomerID)
 		check("member_code", g.Code, w.MembershipCode)

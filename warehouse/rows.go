@@ -29,23 +29,26 @@ func (c Common) head() []any { return []any{c.Source, c.SyncedAt, c.Ver} }
 // Member is a row of `members`.
 type Member struct {
 	Common
-	MemberID    string
-	Name        string
-	Mobile      string
-	Email       string
-	Gender      string
-	Birthday    string // YYYY-MM-DD text: may precede 1970
-	LevelID     string
-	LevelName   string
-	Point       int64
-	Balance     *decimal.Decimal
-	DateJoin    *time.Time
-	LastUpdated *time.Time
-	CustomAttrs string // JSON object
-	MemberCode  string
-	CustomerID  string
-	DateCreated *time.Time
-	Raw         string
+	MemberID  string
+	Name      string
+	Mobile    string
+	Email     string
+	Gender    string
+	Birthday  string // YYYY-MM-DD text: may precede 1970
+	LevelID   string
+	LevelName string
+	// LevelPriority is the level's priority (0 = lowest); DM Hub's old
+	// format (S001) gives only this, as a bare number.
+	LevelPriority *int32
+	Point         int64
+	Balance       *decimal.Decimal
+	DateJoin      *time.Time
+	LastUpdated   *time.Time
+	CustomAttrs   string // JSON object
+	MemberCode    string
+	CustomerID    string
+	DateCreated   *time.Time
+	Raw           string
 }
 
 // Table implements Row.
@@ -54,7 +57,7 @@ func (Member) Table() Table { return Members }
 // Values implements Row.
 func (m Member) Values() []any {
 	return append(m.head(), m.MemberID, m.Name, m.Mobile, m.Email, m.Gender, m.Birthday,
-		m.LevelID, m.LevelName, m.Point, m.Balance, m.DateJoin, m.LastUpdated, m.CustomAttrs,
+		m.LevelID, m.LevelName, m.LevelPriority, m.Point, m.Balance, m.DateJoin, m.LastUpdated, m.CustomAttrs,
 		m.MemberCode, m.CustomerID, m.DateCreated, m.Raw)
 }
 

@@ -14,7 +14,7 @@ func cols(names ...string) []string { return append(append([]string{}, head...),
 // The entity tables of CONTRACT.md, with the columns rows are loaded into.
 var (
 	Members = Table{"members", cols("member_id", "name", "mobile", "email", "gender", "birthday",
-		"level_id", "level_name", "point", "balance", "date_join", "last_updated", "custom_attrs",
+		"level_id", "level_name", "level_priority", "point", "balance", "date_join", "last_updated", "custom_attrs",
 		"member_code", "customer_id", "date_created", "raw")}
 	MemberIdentities = Table{"member_identities", cols("member_id", "type", "value", "name", "raw")}
 	PointsLedger     = Table{"points_ledger", cols("entry_id", "member_id", "delta", "pattern", "pattern_name",

@@ -146,7 +146,10 @@ func demoCheck(ctx context.Context, a *app, sim *simServer, out io.Writer) error
 		return err
 	}
 	defer rows.Close()
-	type rec struct{ name, mobile, email, birthday, updated string; point int64 }
+	type rec struct {
+		name, mobile, email, birthday, updated string
+		point                                  int64
+	}
 	got := map[string]rec{}
 	for rows.Next() {
 		var id string
@@ -180,8 +183,8 @@ func demoCheck(ctx context.Context, a *app, sim *simServer, out io.Writer) error
 }
 
 func demoQuery(ctx context.Context, a *app, out io.Writer) error {
-	q := "SELECT level_name, count() AS members, sum(point) AS points, countIf(birthday < '1970-01-01' AND birthday != '') AS born_before_1970 FROM " +
-		a.wh.Q("members") + " FINAL WHERE source = 'demo-dmhub' GROUP BY level_name ORDER BY members DESC"
+	q := "SELECT if(level_name != '', level_name, concat('(old format) priority ', toString(level_priority))) AS level, count() AS members, sum(point) AS points, countIf(birthday < '1970-01-01' AND birthday != '') AS born_before_1970 FROM " +
+		a.wh.Q("members") + " FINAL WHERE source = 'demo-dmhub' GROUP BY level ORDER BY members DESC"
 	fmt.Fprintf(out, "\nSample analyst query:\n  %s\n\n", q)
 	rows, err := a.wh.Conn().Query(ctx, q)
 	if err != nil {
@@ -189,16 +192,13 @@ func demoQuery(ctx context.Context, a *app, out io.Writer) error {
 	}
 	defer rows.Close()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "level_name\tmembers\tpoints\tborn_before_1970\t")
+	fmt.Fprintln(tw, "level\tmembers\tpoints\tborn_before_1970\t")
 	for rows.Next() {
 		var lvl string
 		var n, born uint64
 		var pts int64
 		if err := rows.Scan(&lvl, &n, &pts, &born); err != nil {
 			return err
-		}
-		if lvl == "" {
-			lvl = "(legacy level format)"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", lvl, n, pts, born)
 	}

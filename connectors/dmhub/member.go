@@ -25,10 +25,14 @@ var standardKeys = map[string]bool{
 }
 
 // level is `level` in either documented shape: an object
-// {priority, name, id} (current) or a bare number (S001, 2017).
+// {priority, name, id} (current) or a bare number (S001, 2017). The bare
+// number is read as the priority: S000 documents priority as the small
+// 0-based grade ("0为最低"), while level ids are large (422), and S001's
+// example value is 0.
 type level struct {
-	ID   string
-	Name string
+	ID       string
+	Name     string
+	Priority lenient.Int
 }
 
 func (l *level) UnmarshalJSON(b []byte) error {
@@ -36,20 +40,19 @@ func (l *level) UnmarshalJSON(b []byte) error {
 	*l = level{}
 	if len(b) > 0 && b[0] == '{' {
 		var o struct {
-			ID   lenient.String `json:"id"`
-			Name lenient.String `json:"name"`
+			ID       lenient.String `json:"id"`
+			Name     lenient.String `json:"name"`
+			Priority lenient.Int    `json:"priority"`
 		}
 		if err := json.Unmarshal(b, &o); err != nil {
 			return err
 		}
-		l.ID, l.Name = o.ID.V, o.Name.V
+		l.ID, l.Name, l.Priority = o.ID.V, o.Name.V, o.Priority
 		return nil
 	}
-	var s lenient.String
-	if err := s.UnmarshalJSON(b); err != nil {
+	if err := l.Priority.UnmarshalJSON(b); err != nil {
 		return fmt.Errorf("level: %w", err)
 	}
-	l.ID = s.V
 	return nil
 }
 
@@ -60,13 +63,13 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 		return warehouse.Member{}, fmt.Errorf("membership is not a JSON object: %w", err)
 	}
 	var (
-		id                                 lenient.String
-		name, mobile, email, gender, bday  lenient.String
-		code, customer                     lenient.String
-		join, updated, created             lenient.String
-		point                              lenient.Int
-		balance                            lenient.Decimal
-		lvl                                level
+		id                                lenient.String
+		name, mobile, email, gender, bday lenient.String
+		code, customer                    lenient.String
+		join, updated, created            lenient.String
+		point                             lenient.Int
+		balance                           lenient.Decimal
+		lvl                               level
 	)
 	targets := []struct {
 		key string
@@ -97,23 +100,24 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 		return warehouse.Member{}, err
 	}
 	m := warehouse.Member{
-		Common:      warehouse.Common{Source: source},
-		MemberID:    id.V,
-		Name:        name.V,
-		Mobile:      mobile.V,
-		Email:       email.V,
-		Gender:      gender.V,
-		Birthday:    lenient.Date(bday.V),
-		LevelID:     lvl.ID,
-		LevelName:   lvl.Name,
-		Point:       point.V,
-		DateJoin:    lenient.TimePtr(join.V, time.UTC),
-		LastUpdated: lenient.TimePtr(updated.V, time.UTC),
-		DateCreated: lenient.TimePtr(created.V, time.UTC),
-		CustomAttrs: custom,
-		MemberCode:  code.V,
-		CustomerID:  customer.V,
-		Raw:         compact.String(),
+		Common:        warehouse.Common{Source: source},
+		MemberID:      id.V,
+		Name:          name.V,
+		Mobile:        mobile.V,
+		Email:         email.V,
+		Gender:        gender.V,
+		Birthday:      lenient.Date(bday.V),
+		LevelID:       lvl.ID,
+		LevelName:     lvl.Name,
+		LevelPriority: int32Ptr(lvl.Priority),
+		Point:         point.V,
+		DateJoin:      lenient.TimePtr(join.V, time.UTC),
+		LastUpdated:   lenient.TimePtr(updated.V, time.UTC),
+		DateCreated:   lenient.TimePtr(created.V, time.UTC),
+		CustomAttrs:   custom,
+		MemberCode:    code.V,
+		CustomerID:    customer.V,
+		Raw:           compact.String(),
 	}
 	if balance.Valid {
 		b := balance.V.Round(2)
@@ -154,4 +158,12 @@ func clipID(id string) string {
 		return "(no id)"
 	}
 	return lenient.Clip(id)
+}
+
+func int32Ptr(n lenient.Int) *int32 {
+	if !n.Valid || n.V < -1<<31 || n.V > 1<<31-1 {
+		return nil
+	}
+	v := int32(n.V)
+	return &v
 }

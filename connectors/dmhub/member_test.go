@@ -2,6 +2,7 @@ package dmhub
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestDecodeMember(t *testing.T) {
 			"gender":1,"id":1,"lastUpdated":"2017-10-31T03:07:47Z","level":{"priority":0,"name":"青铜会员","id":422},
 			"mobile":null,"name":"test","point":0,"c_驱蚊器":null}`,
 			check: func(t *testing.T, m map[string]any) {
-				want := map[string]any{"member_id": "1", "name": "test", "gender": "1", "birthday": "1988-01-01", "level_id": "422",
+				want := map[string]any{"member_id": "1", "name": "test", "gender": "1", "birthday": "1988-01-01", "level_id": "422", "level_priority": "0",
 					"level_name": "青铜会员", "point": int64(0), "balance": "<nil>", "custom_attrs": `{"c_驱蚊器":null}`,
 					"last_updated": "2017-10-31T03:07:47Z", "mobile": ""}
 				diff(t, m, want)
@@ -28,7 +29,7 @@ func TestDecodeMember(t *testing.T) {
 		{name: "level as bare number (S001), big customerId, custom keys", in: `{"id":123,"level":3,"customerId":418615942793357312,
 			"cm_test2":"x","c_houcaller_id":"K1H93QDKI00B7","educationBackgro":"本科","balance":12.345,"point":"15"}`,
 			check: func(t *testing.T, m map[string]any) {
-				diff(t, m, map[string]any{"level_id": "3", "level_name": "", "customer_id": "418615942793357312",
+				diff(t, m, map[string]any{"level_id": "", "level_priority": "3", "level_name": "", "customer_id": "418615942793357312",
 					"custom_attrs": `{"c_houcaller_id":"K1H93QDKI00B7","cm_test2":"x"}`, "balance": "12.35", "point": int64(15)})
 			}},
 		{name: "pre-1970 birthday, zoneless UTC time, string null", in: `{"id":"9007199254740993","birthday":"1968-11-09",
@@ -68,7 +69,11 @@ func TestDecodeMember(t *testing.T) {
 			if m.Balance != nil {
 				bal = m.Balance.String()
 			}
-			tt.check(t, map[string]any{"member_id": m.MemberID, "name": m.Name, "gender": m.Gender, "birthday": m.Birthday,
+			prio := "<nil>"
+			if m.LevelPriority != nil {
+				prio = fmt.Sprint(*m.LevelPriority)
+			}
+			tt.check(t, map[string]any{"level_priority": prio, "member_id": m.MemberID, "name": m.Name, "gender": m.Gender, "birthday": m.Birthday,
 				"level_id": m.LevelID, "level_name": m.LevelName, "point": m.Point, "balance": bal, "custom_attrs": m.CustomAttrs,
 				"last_updated": ts(m.LastUpdated), "date_join": ts(m.DateJoin), "mobile": m.Mobile, "customer_id": m.CustomerID})
 		})

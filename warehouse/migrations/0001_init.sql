@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS {db}.members (
     birthday String COMMENT 'YYYY-MM-DD text: Date cannot hold dates before 1970',
     level_id String,
     level_name String,
+    level_priority Nullable(Int32) COMMENT 'from the level object; the only level data of the old bare-number format',
     point Int64,
     balance Nullable(Decimal(18, 2)),
     date_join Nullable(DateTime),
