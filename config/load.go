@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -37,7 +38,7 @@ func Parse(name string, data []byte, lookup LookupFunc) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("config: %s: the file is empty", name)
 		}
-		return nil, yamlErr(name, err)
+		return nil, yamlErr(name, data, err)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -50,7 +51,7 @@ func Parse(name string, data []byte, lookup LookupFunc) (*Config, error) {
 		return nil, err
 	}
 	if err := root.Decode(c); err != nil {
-		return nil, yamlErr(name, err)
+		return nil, yamlErr(name, data, err)
 	}
 	c.setDefaults()
 	if err := c.validate(); err != nil {
@@ -222,14 +223,27 @@ func (c *Config) fieldErr(path, format string, args ...any) error {
 
 var yamlLine = regexp.MustCompile(`^line (\d+): `)
 
-// yamlErr rewrites a yaml.v3 error as "config: FILE:LINE: message".
-func yamlErr(file string, err error) error {
+// yamlErr rewrites a yaml.v3 error as "config: FILE:LINE: message", with
+// a hint for the classic trap: ${NAME} unquoted inside [ ] or { }.
+func yamlErr(file string, data []byte, err error) error {
 	s := err.Error()
 	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
 	s = strings.TrimPrefix(s, "yaml: ")
 	s = strings.ReplaceAll(s, "\n  ", "; ")
-	if m := yamlLine.FindStringSubmatch(s); m != nil {
-		return fmt.Errorf("config: %s:%s: %s", file, m[1], s[len(m[0]):])
+	m := yamlLine.FindStringSubmatch(s)
+	if m == nil {
+		return fmt.Errorf("config: %s: %s", file, s)
 	}
-	return fmt.Errorf("config: %s: %s", file, s)
+	msg := s[len(m[0]):]
+	n, _ := strconv.Atoi(m[1])
+	lines := strings.Split(string(data), "\n")
+	// yaml.v3 may place scanner errors a line early: look around
+	for i := max(1, n-1); i <= min(len(lines), n+1); i++ {
+		if l := lines[i-1]; strings.Contains(l, "${") && strings.ContainsAny(l, "[{") {
+			msg += ` (inside [ ] or { }, quote ${...} references: "${NAME}")`
+			n = i
+			break
+		}
+	}
+	return fmt.Errorf("config: %s:%d: %s", file, n, msg)
 }
