@@ -236,3 +236,30 @@ func TestBadCredentialsFailFastWithAuthError(t *testing.T) {
 		t.Errorf("auth failure took %s: it must not be retried", time.Since(start))
 	}
 }
+
+// TestMembersHonourVendorRateLimitAndTokenRevocation: our rate_limit is
+// set above the vendor's, so the vendor answers 429 with Retry-After; and
+// the token is revoked mid-run (another process asked for a new one).
+func TestMembersHonourVendorRateLimitAndTokenRevocation(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 400, dmhub: vendorsim.DMHubOptions{RateLimit: 15}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if b.sim.DMHub.Requests()["membership.list"] >= 3 {
+				b.sim.DMHub.RevokeToken()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	runs := b.sync(t, connectors.Full, "members")
+	if runs[0].Status != warehouse.RunSucceeded {
+		t.Fatalf("run = %+v", runs[0])
+	}
+	equalMembers(t, b)
+	if n := b.sim.DMHub.Requests()["token"]; n < 2 {
+		t.Errorf("token requests = %d: the revoked token was not replaced", n)
+	}
+}

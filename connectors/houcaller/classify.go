@@ -93,7 +93,7 @@ func (c *Client) classify(op string, r *httpapi.Response) (json.RawMessage, erro
 		msg = strings.TrimSpace(string(env.Smg))
 	}
 	e := fail(connectors.Permanent, connectors.Truncate(msg, 200))
-	e.Code = connectors.Truncate(code, 40)
+	e.Code = c.hc.Scrub(connectors.Truncate(code, 40))
 	switch {
 	case authFailure(msg):
 		e.Class = connectors.Auth

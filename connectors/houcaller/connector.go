@@ -69,6 +69,12 @@ func WithMonthsBack(n int) Option { return func(o *options) { o.monthsBack = n }
 // parameter (default DefaultMonthLayout, e.g. "200601" for 202405).
 func WithMonthLayout(layout string) Option { return func(o *options) { o.monthLayout = layout } }
 
+// Compile-time checks: the connector and its factory fit the registry.
+var (
+	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Factory   = Factory
+)
+
 // Connector serves the streams of one Houcaller source.
 type Connector struct {
 	src      string

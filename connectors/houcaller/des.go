@@ -54,7 +54,9 @@ type Cipher struct {
 }
 
 // String describes the scheme, never the key: "DES/ECB/pkcs5".
-func (c *Cipher) String() string { return "DES/" + strings.ToUpper(string(c.mode)) + "/" + string(c.pad) }
+func (c *Cipher) String() string {
+	return "DES/" + strings.ToUpper(string(c.mode)) + "/" + string(c.pad)
+}
 
 // GoString implements fmt.GoStringer like String, so %#v cannot print key
 // material either.

@@ -24,7 +24,9 @@ import (
 // Incremental starts one month before the committed month (records booked
 // late into the previous month are re-read; loads are idempotent), or like
 // Full when nothing is committed. The run ends after the month that was
-// current when it started, and commits that month.
+// current when it started, and commits that month. The window is fixed in
+// the cursor by the run's first Fetch, so later replays read the same
+// months.
 type pointsStream struct {
 	c          *Client
 	source     string
@@ -137,7 +139,8 @@ func (s *pointsStream) start(req connectors.Request) (PointsCursor, error) {
 	}
 	if len(bytes.TrimSpace(req.Cursor)) > 0 && string(bytes.TrimSpace(req.Cursor)) != "null" {
 		var cur PointsCursor
-		if err := json.Unmarshal(req.Cursor, &cur); err != nil || !validMonth(cur.Month) || !validMonth(cur.Until) || cur.Offset < 0 {
+		if err := json.Unmarshal(req.Cursor, &cur); err != nil || !validMonth(cur.Month) || !validMonth(cur.Until) ||
+			cur.Offset < 0 || cur.Month > cur.Until {
 			return PointsCursor{}, bad("points cursor", req.Cursor)
 		}
 		return cur, nil

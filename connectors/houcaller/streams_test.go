@@ -274,6 +274,7 @@ func TestPointsBadCursors(t *testing.T) {
 		{"not json", `{"month":`, ""},
 		{"bad month", `{"month":"2024-13","offset":0,"until":"2024-12"}`, ""},
 		{"negative offset", `{"month":"2024-01","offset":-2,"until":"2024-12"}`, ""},
+		{"month after until", `{"month":"2025-01","offset":0,"until":"2024-12"}`, ""},
 		{"bad since", "", `{"month":"March"}`},
 	}
 	for _, tt := range tests {

@@ -42,6 +42,12 @@ func WithNonce(nonce func() int64) Option { return func(o *options) { o.nonce = 
 // tenant whose vendor guide specifies another token scheme.
 func WithSigner(s Signer) Option { return func(o *options) { o.signer = s } }
 
+// Compile-time checks: the connector and its factory fit the registry.
+var (
+	_ connectors.Connector = (*Connector)(nil)
+	_ connectors.Factory   = Factory
+)
+
 // Connector serves the streams of one zvcms source.
 type Connector struct {
 	src      string

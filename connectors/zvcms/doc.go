@@ -14,10 +14,10 @@
 // compact JSON; ids are always strings.
 //
 //   - members: V3 crm/customer/allCustomerInfo (pageNum/pageSize) → one
-//     members row (profile, point = totalPoints, balance = rechargeBalance
-//     + giftBalance, the other balances in custom_attrs) and the customer's
-//     coupon list → member_coupons rows, in the same Batch. Cursor
-//     MembersCursor{page_num}.
+//     members row (profile, point = totalPoints, balance = the sum of
+//     rechargeBalance and giftBalance, the other balances in custom_attrs)
+//     and the customer's coupon list → member_coupons rows, in the same
+//     Batch. Cursor MembersCursor{page_num}.
 //   - member_coupons: V3 crm/coupon/getCustomerCoupons by customerId; one
 //     unpaged request; `data` is one coupon object or an array.
 //   - points: V2 user.user-points-records (page/page_size, item_list) →

@@ -19,8 +19,9 @@ import (
 // customer's coupon list, paged with pageNum/pageSize. The first page
 // yields the members row and every page its member_coupons rows, in the
 // same Batch. The partition is done after a short or empty coupon page,
-// or when pageNum × pageSize reaches the coupon total when one is sent.
-// Both modes read the same; there is no incremental cursor.
+// when pageNum × pageSize reaches the coupon total when one is sent, or
+// after a page longer than pageSize (the vendor ignored paging and sent
+// every coupon). Both modes read the same; there is no incremental cursor.
 type membersStream struct {
 	c        *Client
 	source   string
