@@ -263,3 +263,63 @@ func TestMembersHonourVendorRateLimitAndTokenRevocation(t *testing.T) {
 		t.Errorf("token requests = %d: the revoked token was not replaced", n)
 	}
 }
+
+// flushQueue deletes every asynq key of the test's namespace: what a
+// Redis flush does to this deployment's tasks.
+func (b *bundle) flushQueue(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	iter := b.rdb.Scan(ctx, 0, "asynq:{"+b.cfg.Redis.Namespace+":*", 1000).Iterator()
+	n := 0
+	for iter.Next(ctx) {
+		b.rdb.Del(ctx, iter.Val())
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no queue keys to flush")
+	}
+}
+
+// TestRunSurvivesRedisFlush: the run's tasks vanish with Redis, its
+// checkpoint does not; a worker start (or a new sync) resumes the run.
+func TestRunSurvivesRedisFlush(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 300, noWorker: true})
+	ctx := context.Background()
+	refs, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.flushQueue(t)
+	b.startWorker(t) // Resume at start re-enqueues the run from ClickHouse
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	runs, err := b.engine.Wait(wctx, refs, 50*time.Millisecond, nil)
+	if err != nil || runs[0].Status != warehouse.RunSucceeded || runs[0].RunID != refs[0].RunID {
+		t.Fatalf("after the flush: %+v %v", runs, err)
+	}
+	equalMembers(t, b)
+
+	// mid-run: stop the worker after some groups, flush, sync again
+	b2 := setup(t, setupOpts{members: 600, noWorker: true})
+	refs, err = b2.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2.startWorker(t)
+	for b2.count(t, "SELECT count() FROM "+b2.q("members")) == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b2.stop()
+	b2.flushQueue(t)
+	again, err := b2.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+	if err != nil || !again[0].Resumed || again[0].RunID != refs[0].RunID {
+		t.Fatalf("sync after the flush = %+v %v; want the same run resumed", again, err)
+	}
+	b2.startWorker(t)
+	runs, err = b2.engine.Wait(wctx, again, 50*time.Millisecond, nil)
+	if err != nil || runs[0].Status != warehouse.RunSucceeded {
+		t.Fatalf("resumed run: %+v %v", runs, err)
+	}
+	equalMembers(t, b2)
+}

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -136,15 +136,19 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 	}
 	insp := asynq.NewInspectorFromRedisClient(a.rdb)
 	q := a.cfg.Redis.Namespace + ":sync"
-	qi, err := insp.GetQueueInfo(q)
-	switch {
-	case err == nil:
-		rep.Queues = append(rep.Queues, queueStatus{Queue: q, Pending: qi.Pending, Active: qi.Active, Scheduled: qi.Scheduled, Retry: qi.Retry, Archived: qi.Archived})
-	case errors.Is(err, asynq.ErrQueueNotFound):
+	queues, err := insp.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("queues: %w", err)
+	}
+	if !slices.Contains(queues, q) { // no task was ever enqueued
 		rep.Queues = append(rep.Queues, queueStatus{Queue: q})
-	default:
+		return rep, nil
+	}
+	qi, err := insp.GetQueueInfo(q)
+	if err != nil {
 		return nil, fmt.Errorf("queue %s: %w", q, err)
 	}
+	rep.Queues = append(rep.Queues, queueStatus{Queue: q, Pending: qi.Pending, Active: qi.Active, Scheduled: qi.Scheduled, Retry: qi.Retry, Archived: qi.Archived})
 	return rep, nil
 }
 
