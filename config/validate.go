@@ -317,9 +317,9 @@ func (c *Config) validateCredentials(p string, s *Source) error {
 	return nil
 }
 
-// memberKeyStreams are the streams that look members up one by one and so
-// need member_keys.
-var memberKeyStreams = map[Kind][]string{
+// MemberKeyStreams are, per kind, the streams that look members up one by
+// one from member_keys.
+var MemberKeyStreams = map[Kind][]string{
 	Houcaller: {"member_coupons", "points"},
 	Zvcms:     {"members", "member_coupons", "points"},
 }
@@ -343,7 +343,7 @@ func (c *Config) validateKeys(p string, s *Source) error {
 	}
 	if s.MemberKeys == nil {
 		for _, st := range s.EnabledStreams() {
-			if slices.Contains(memberKeyStreams[s.Kind], st) {
+			if slices.Contains(MemberKeyStreams[s.Kind], st) {
 				return c.fieldErr(p, "member_keys is required: kind %s looks members up one by one for the %s stream", s.Kind, st)
 			}
 		}

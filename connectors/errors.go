@@ -9,6 +9,11 @@ import (
 	"time"
 )
 
+// ErrNotFound is wrapped by connector errors that mean "the vendor does
+// not know this member or record": a per-member pass counts such a member
+// as having no records instead of failing.
+var ErrNotFound = errors.New("not found")
+
 // Class says what the caller should do about an error. Every vendor
 // response is classified exactly once, where its cause is known (the
 // connector's client), into one of these classes; jobs maps the classes

@@ -26,6 +26,8 @@ type MemberRequest struct {
 	// first page holding a known entry, if it verified the vendor really
 	// returns newest first.
 	Known func(entryID string) bool
+	// Since is the stream's committed (source-wide) incremental cursor.
+	Since []byte
 }
 
 // MemberBatch is what FetchMember read. NotFound reports a member the
@@ -36,6 +38,9 @@ type MemberBatch struct {
 	Pages    int
 	Requests int
 	NotFound bool
+	// Commit, when set, is the incremental cursor this member's read
+	// supports; the pass commits it when every member is done.
+	Commit []byte
 }
 
 // Ledger is implemented by member streams whose rows are entries of a

@@ -169,7 +169,14 @@ func (e *Engine) resolve(src *config.Source, conn connectors.Connector, name str
 		}
 	}
 	s, err := conn.Stream(name)
-	return s, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	if slices.Contains(config.MemberKeyStreams[src.Kind], name) {
+		// a stream partitioned by member key: run it over member_keys
+		return &memberPass{e: e, src: src, stream: name, ms: &partitioned{s: s}}, true, nil
+	}
+	return s, false, nil
 }
 
 func (e *Engine) startStream(ctx context.Context, src *config.Source, stream string, mode connectors.Mode, waitFor string) (RunRef, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
+	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -39,6 +42,7 @@ type setupOpts struct {
 	sourceYML string // extra YAML lines for the dmhub source
 	secret    string // app_secret; default the simulator's
 	noWorker  bool
+	extra     string // more sources (YAML list items); %[1]s is the simulator URL
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
@@ -63,14 +67,18 @@ sources:
     rate_limit: 500
     page_size: 50
     credentials: {app_id: sim-dmhub-app, app_secret: %q}
-%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, secret, o.sourceYML)
+%s
+%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, secret, o.sourceYML,
+		strings.ReplaceAll(o.extra, "{{sim}}", srv.URL))
 	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := connectors.NewRegistry()
-	if err := reg.Register(config.DMHub, dmhub.Factory); err != nil {
-		t.Fatal(err)
+	for kind, f := range map[config.Kind]connectors.Factory{config.DMHub: dmhub.Factory, config.Houcaller: houcaller.Factory, config.Zvcms: zvcms.Factory} {
+		if err := reg.Register(kind, f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -102,12 +110,18 @@ func (b *bundle) startWorker(t *testing.T) {
 	t.Cleanup(b.stop)
 }
 
-// sync starts a run of the streams and waits for it to end.
+// sync starts a run of the streams of acme-dmhub and waits for it to end.
 func (b *bundle) sync(t *testing.T, mode connectors.Mode, streams ...string) []warehouse.Run {
+	t.Helper()
+	return b.syncSource(t, "acme-dmhub", mode, streams...)
+}
+
+// syncSource starts a run of the streams of a source and waits for it.
+func (b *bundle) syncSource(t *testing.T, source string, mode connectors.Mode, streams ...string) []warehouse.Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	refs, err := b.engine.StartSync(ctx, "acme-dmhub", streams, mode)
+	refs, err := b.engine.StartSync(ctx, source, streams, mode)
 	if err != nil {
 		t.Fatalf("StartSync: %v", err)
 	}

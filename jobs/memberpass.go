@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/goccy/go-json"
@@ -34,8 +35,9 @@ type memberPass struct {
 }
 
 type passCursor struct {
-	After string `json:"after,omitempty"` // last member id read (DM Hub)
-	Keys  string `json:"keys,omitempty"`  // key lister cursor (member_keys)
+	After  string          `json:"after,omitempty"`  // last member id read (DM Hub)
+	Keys   string          `json:"keys,omitempty"`   // key lister cursor (member_keys)
+	Commit json.RawMessage `json:"commit,omitempty"` // cursor to commit when the pass is done
 }
 
 // Fetch implements connectors.Stream.
@@ -102,12 +104,15 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 	g.SetLimit(p.src.Concurrency)
 	for i, key := range keys {
 		g.Go(func() error {
-			mreq := connectors.MemberRequest{Mode: req.Mode, Member: key}
+			mreq := connectors.MemberRequest{Mode: req.Mode, Member: key, Since: req.Since}
 			if known != nil {
 				k := known[key]
 				mreq.Known = func(id string) bool { return k[id] }
 			}
 			r, err := p.ms.FetchMember(gctx, mreq)
+			if errors.Is(err, connectors.ErrNotFound) {
+				return nil // the vendor does not know this member: no records
+			}
 			if err != nil {
 				return fmt.Errorf("%s member %s: %w", p.stream, key, err)
 			}
@@ -122,6 +127,12 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 		b.Rows = append(b.Rows, r.Rows...)
 		b.Pages += r.Pages
 		b.Requests += r.Requests
+		if r.Commit != nil {
+			cur.Commit = r.Commit
+		}
+	}
+	if b.Done {
+		b.Commit = cur.Commit
 	}
 	// the change-detection snapshot goes last: Load inserts table by table
 	// in order, so it lands only after the records did

@@ -13,6 +13,8 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
+	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -108,8 +110,8 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		_ = rdb.Close()
 		return nil, err
 	}
-	reg := connectors.NewRegistry()
-	if err := reg.Register(config.DMHub, dmhub.Factory); err != nil {
+	reg, err := newRegistry()
+	if err != nil {
 		return nil, err
 	}
 	e := jobs.NewEngine(cfg, wh, rdb, reg, log)
@@ -135,4 +137,19 @@ func redisOptions(r config.Redis) (*redis.Options, error) {
 
 func openWarehouse(ctx context.Context, cfg *config.Config) (*warehouse.Warehouse, error) {
 	return warehouse.Open(ctx, cfg.ClickHouse)
+}
+
+// newRegistry registers every connector kind explicitly.
+func newRegistry() (*connectors.Registry, error) {
+	reg := connectors.NewRegistry()
+	for kind, f := range map[config.Kind]connectors.Factory{
+		config.DMHub:     dmhub.Factory,
+		config.Houcaller: houcaller.Factory,
+		config.Zvcms:     zvcms.Factory,
+	} {
+		if err := reg.Register(kind, f); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
 }

@@ -11,12 +11,7 @@ import (
 // token is keyed by app id (never the secret), so two sources of one app
 // share it, as DM Hub requires.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
-	hc := &httpapi.Client{
-		Source:  src.Name,
-		HTTP:    deps.HTTP,
-		Limiter: httpapi.NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit),
-		Timeout: src.Timeout,
-	}
+	hc := httpapi.NewClient(src, deps)
 	return New(src, hc, func(f FetchFunc) *TokenStore {
 		ts := NewTokenStore(deps.Redis, deps.Namespace+":dmhub:"+src.Credentials.AppID, f)
 		if deps.Now != nil {

@@ -1,6 +1,7 @@
 package houcaller
 
 import (
+	"fmt"
 	"bytes"
 	"errors"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // record) does not exist. It is wrapped in a Permanent *connectors.Error;
 // callers test it with IsNotFound and may treat the member as having no
 // rows.
-var ErrNotFound = errors.New("houcaller: not found")
+var ErrNotFound = fmt.Errorf("houcaller: %w", connectors.ErrNotFound)
 
 // IsNotFound reports whether err is the vendor saying the looked-up member
 // or record does not exist.

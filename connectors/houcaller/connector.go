@@ -132,10 +132,7 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 // Factory builds a Houcaller connector for the registry: its rate limit
 // is shared through Redis by every worker process when deps.Redis is set.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
-	hc := &httpapi.Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout}
-	if deps.Redis != nil {
-		hc.Limiter = httpapi.NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit)
-	}
+	hc := httpapi.NewClient(src, deps)
 	var opts []Option
 	if deps.Now != nil {
 		opts = append(opts, WithClock(deps.Now))

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 )
 
@@ -39,6 +40,17 @@ type Client struct {
 	Secrets []string
 	// Stats, when set, counts requests.
 	Stats *Stats
+}
+
+// NewClient is the HTTP client of one source: its timeout, and the rate
+// limit shared through Redis by every worker process of the deployment
+// (none when deps has no Redis, as in unit tests).
+func NewClient(src *config.Source, deps connectors.Deps) *Client {
+	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout}
+	if deps.Redis != nil {
+		hc.Limiter = NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit)
+	}
+	return hc
 }
 
 // Response is a fully read HTTP response.

@@ -1,6 +1,7 @@
 package zvcms
 
 import (
+	"fmt"
 	"bytes"
 	"errors"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // coupon) does not exist, e.g. "查询的信息不存在" [S003]. It is wrapped in a
 // Permanent *connectors.Error; the engine may treat IsNotFound errors of a
 // per-member stream as "this member has no rows".
-var ErrNotFound = errors.New("zvcms: not found")
+var ErrNotFound = fmt.Errorf("zvcms: %w", connectors.ErrNotFound)
 
 // IsNotFound reports whether err is the vendor saying the looked-up
 // customer or record does not exist.
