@@ -1,9 +1,9 @@
 package zvcms
 
 import (
-	"fmt"
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/goccy/go-json"
