@@ -130,8 +130,8 @@ func (c *Config) validate() error {
 			if !ok {
 				return c.fieldErr(p, "no source is named %q (configured: %s)", ks.spec.FromSource, c.sourceNames())
 			}
-			if j == i {
-				return c.fieldErr(p, "a source cannot take its keys from itself")
+			if j == i && ks.key == "member_keys" {
+				return c.fieldErr(p, "a source cannot take its member keys from itself")
 			}
 			if !slices.Contains(c.Sources[j].EnabledStreams(), "members") {
 				return c.fieldErr(p, "source %q does not sync the members stream, so it has no members to take keys from", ks.spec.FromSource)

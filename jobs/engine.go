@@ -97,7 +97,8 @@ func (e *Engine) connector(name string) (*config.Source, connectors.Connector, e
 //
 // Per-member streams (DM Hub points, experience, member_coupons) read the
 // members synced into ClickHouse: when the members stream is part of the
-// same sync, they wait for its run and start when it succeeds. In
+// same sync, they wait for its run and start when it succeeds (so does
+// identities when its identity_keys come from the source's own members). In
 // incremental mode they are upgraded to a full sweep when their last full
 // run is older than the source's full_sweep_every.
 func (e *Engine) StartSync(ctx context.Context, source string, streams []string, mode connectors.Mode) ([]RunRef, error) {
@@ -135,8 +136,11 @@ func (e *Engine) StartSync(ctx context.Context, source string, streams []string,
 	for _, st := range ordered {
 		m := mode
 		wf := ""
-		if perMember[st] && src.Kind == config.DMHub {
+		ownKeys := st == "identities" && src.IdentityKeys != nil && src.IdentityKeys.FromSource == src.Name
+		if (perMember[st] && src.Kind == config.DMHub) || ownKeys {
 			wf = waitFor
+		}
+		if perMember[st] && src.Kind == config.DMHub {
 			if m == connectors.Incremental && src.FullSweepEvery > 0 {
 				last, err := e.WH.LastFullSuccess(ctx, src.Name, st)
 				if err != nil {

@@ -69,7 +69,8 @@ func runDemo(ctx context.Context, g *globals, f *simFlags, dataDir string, out, 
 	step("vendor simulators on %s (seed %d, %d DM Hub members)", sim.url, f.seed, f.members)
 
 	env := map[string]string{"LB_DEMO_REDIS": addrs.Redis, "LB_DEMO_CLICKHOUSE": addrs.ClickHouse, "LB_DEMO_SIM": sim.url,
-		"LB_DEMO_DMHUB_SECRET": "sim-dmhub-secret"}
+		"LB_DEMO_DMHUB_SECRET": "sim-dmhub-secret", "LB_DEMO_HOUCALLER_KEY": "hklsim01", "LB_DEMO_ZVCMS_GRANT": "sim-grant",
+		"LB_DEMO_ZVCMS_SECRET": "sim-zvcms-secret"}
 	cfg, err := config.Parse("demo.yaml (built in)", demoConfig, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		return err
@@ -108,24 +109,28 @@ func runDemo(ctx context.Context, g *globals, f *simFlags, dataDir string, out, 
 	}
 
 	// an incremental run after the vendor changed a few members
-	before := sim.sim.DMHub.Requests()["membership.list"]
+	full := total(sim.sim.DMHub.Requests())
+	sim.sim.DMHub.ResetRequests()
 	members := sim.sim.DMHub.Members()
 	n := min(5, len(members))
-	for _, m := range members[:n] {
+	for i, m := range members[:n] {
 		if _, err := sim.sim.DMHub.UpdateMember(m.ID); err != nil {
 			return err
 		}
+		if _, err := sim.sim.DMHub.AddPointRecord(m.ID, int64(10*(i+1)), 2); err != nil {
+			return err
+		}
 	}
-	step("the vendor changed %d members; incremental sync", n)
-	refs, err := a.engine.StartSync(ctx, "demo-dmhub", []string{"members"}, connectors.Incremental)
+	step("the vendor changed %d members and added points to them; incremental sync of demo-dmhub", n)
+	refs, err := a.engine.StartSync(ctx, "demo-dmhub", nil, connectors.Incremental)
 	if err != nil {
 		return err
 	}
 	if err := waitRuns(ctx, a.engine, refs, errOut, out); err != nil {
 		return err
 	}
-	inc := sim.sim.DMHub.Requests()["membership.list"] - before
-	fmt.Fprintf(out, "incremental sync read %d member-list pages (the full sync read %d)\n", inc, before)
+	inc := total(sim.sim.DMHub.Requests())
+	fmt.Fprintf(out, "DM Hub requests: full sync %d, incremental sync %d (%.1f%%)\n", full, inc, 100*float64(inc)/float64(max(full, 1)))
 	if err := demoCheck(ctx, a, sim, out); err != nil {
 		return err
 	}
@@ -182,7 +187,20 @@ func demoCheck(ctx context.Context, a *app, sim *simServer, out io.Writer) error
 	return nil
 }
 
+func total(m map[string]int64) int64 {
+	var n int64
+	for k, v := range m {
+		if k != "token" {
+			n += v
+		}
+	}
+	return n
+}
+
 func demoQuery(ctx context.Context, a *app, out io.Writer) error {
+	if err := demoCounts(ctx, a, out); err != nil {
+		return err
+	}
 	q := "SELECT if(level_name != '', level_name, concat('(old format) priority ', toString(level_priority))) AS level, count() AS members, sum(point) AS points, countIf(birthday < '1970-01-01' AND birthday != '') AS born_before_1970 FROM " +
 		a.wh.Q("members") + " FINAL WHERE source = 'demo-dmhub' GROUP BY level ORDER BY members DESC"
 	fmt.Fprintf(out, "\nSample analyst query:\n  %s\n\n", q)
@@ -204,5 +222,48 @@ func demoQuery(ctx context.Context, a *app, out io.Writer) error {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(out)
+	return rows.Err()
+}
+
+// demoCounts prints what landed, per table and source.
+func demoCounts(ctx context.Context, a *app, out io.Writer) error {
+	fmt.Fprintln(out, "\nWhat landed (rows after FINAL):")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "table\tsource\trows")
+	for _, table := range []string{"members", "member_identities", "points_ledger", "experience_ledger", "coupons", "member_coupons", "levels"} {
+		rows, err := a.wh.Conn().Query(ctx, "SELECT source, count() FROM "+a.wh.Q(table)+" FINAL GROUP BY source ORDER BY source")
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var src string
+			var n uint64
+			if err := rows.Scan(&src, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", table, src, n)
+		}
+		rows.Close()
+	}
+	_ = tw.Flush()
+	q := "SELECT source, status, count() AS coupons FROM " + a.wh.Q("member_coupons") + " FINAL GROUP BY source, status ORDER BY source, coupons DESC"
+	fmt.Fprintf(out, "\nOne coupon model across three vendors:\n  %s\n\n", q)
+	rows, err := a.wh.Conn().Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "source\tstatus\tcoupons")
+	for rows.Next() {
+		var src, st string
+		var n uint64
+		if err := rows.Scan(&src, &st, &n); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", src, st, n)
+	}
+	_ = tw.Flush()
 	return rows.Err()
 }

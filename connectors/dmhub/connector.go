@@ -11,8 +11,9 @@ import (
 
 // Connector serves the streams of one DM Hub source.
 type Connector struct {
-	src *config.Source
-	c   *Client
+	src  *config.Source
+	c    *Client
+	keys connectors.KeyLister // identity_keys (see WithKeys)
 }
 
 // New builds a connector. tokens shares the app's access token (see
@@ -34,6 +35,17 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 	switch name {
 	case "members":
 		return &membersStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, lookback: k.src.Lookback}, nil
+	case "levels":
+		return &levelsStream{c: k.c, source: k.src.Name}, nil
+	case "coupons":
+		return &couponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, nil
+	case "identities":
+		return k.identitiesStream()
+	case "points", "experience", "member_coupons":
+		// per-member (see MemberStream); as a plain Stream, over the
+		// member in Request.Partition
+		ms, _ := k.MemberStream(name)
+		return &partitionStream{ms: ms, source: k.src.Name, name: name}, nil
 	}
 	return nil, fmt.Errorf("%s: stream %q: %w", k.src.Name, name, connectors.ErrNotImplemented)
 }

@@ -18,5 +18,5 @@ func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, er
 			ts.Now = deps.Now
 		}
 		return ts
-	}), nil
+	}).WithKeys(deps.Keys), nil
 }

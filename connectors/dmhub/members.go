@@ -131,7 +131,7 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			b.Fallback = true
 		case below:
 			b.Done = true
-		case cur.Page == 1 && cur.Rows == 0 && len(page.Rows) > 0 && len(page.Rows) < rows:
+		case cur.Page == 1 && cur.Rows == 0 && mayBeCap(len(page.Rows), rows):
 			// A short first page is either the whole list or a vendor
 			// cap on rows below page_size. Probe page 2 at the size
 			// served: empty means done, full means the vendor caps.

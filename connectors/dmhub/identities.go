@@ -1,0 +1,185 @@
+package dmhub
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// IdentityBatch is the most identity keys one listMembershipByIdentities
+// request resolves. The vendor documents no limit; the source's page_size,
+// when smaller, lowers it (for a tenant that caps list sizes lower).
+const IdentityBatch = 50
+
+const identitiesPath = "/loyalty/v1/membershipService/listMembershipByIdentities"
+
+// identitiesStream resolves the source's identity_keys to members:
+// it lists keys with the engine's KeyLister, min(IdentityBatch, page_size)
+// at a time, and POSTs each batch as [{"type":T,"value":V},…] to
+// /loyalty/v1/membershipService/listMembershipByIdentities
+// (vendor-api.md §1.5 #8). Every identity of every returned membership
+// becomes a member_identities row (so a member's other identities are
+// learnt too); keys without a member are simply absent from the answer.
+// The cursor is the KeyLister's; each Fetch handles up to req.Pages
+// batches. Both modes resolve every key (there is nothing to compare
+// against), and there is no incremental cursor.
+type identitiesStream struct {
+	c      *Client
+	source string
+	spec   *config.KeySource
+	keys   connectors.KeyLister
+	batch  int
+}
+
+var _ connectors.Stream = (*identitiesStream)(nil)
+
+// IdentitiesCursor is the identities stream's position: the KeyLister
+// cursor of the next batch.
+type IdentitiesCursor struct {
+	Keys string `json:"keys,omitempty"`
+}
+
+// identitiesStream builds the stream, or says what the source lacks.
+func (k *Connector) identitiesStream() (connectors.Stream, error) {
+	switch {
+	case k.src.IdentityKeys == nil:
+		return nil, fmt.Errorf("%s: the identities stream needs identity_keys", k.src.Name)
+	case strings.TrimSpace(k.src.IdentityKeys.Type) == "":
+		return nil, fmt.Errorf("%s: identity_keys needs a type (e.g. wechat or mobile)", k.src.Name)
+	}
+	keys := k.keyLister()
+	if keys == nil {
+		return nil, fmt.Errorf("%s: the identities stream needs a key lister (Connector.WithKeys)", k.src.Name)
+	}
+	batch := IdentityBatch
+	if ps := k.src.PageSize; ps > 0 && ps < batch {
+		batch = ps
+	}
+	return &identitiesStream{c: k.c, source: k.src.Name, spec: k.src.IdentityKeys, keys: keys, batch: batch}, nil
+}
+
+// identityKey is one element of the request body.
+type identityKey struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Fetch implements connectors.Stream.
+func (s *identitiesStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	const op = "POST " + identitiesPath
+	var cur IdentitiesCursor
+	if c := bytes.TrimSpace(req.Cursor); len(c) > 0 && string(c) != "null" {
+		if err := json.Unmarshal(c, &cur); err != nil {
+			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: op,
+				Message: "invalid identities cursor " + lenient.Clip(string(c))}
+		}
+	}
+	typ := strings.TrimSpace(s.spec.Type)
+	var b connectors.Batch
+	seen := map[[3]string]bool{}
+	for n := 0; n < max(req.Pages, 1) && !b.Done; n++ {
+		keys, next, err := s.keys.ListKeys(ctx, s.spec, cur.Keys, s.batch)
+		if err != nil {
+			return connectors.Batch{}, fmt.Errorf("%s: identities: list keys: %w", s.source, err)
+		}
+		cur.Keys, b.Done = next, next == ""
+		body := make([]identityKey, 0, len(keys))
+		for _, key := range keys {
+			if v := strings.TrimSpace(key); v != "" {
+				body = append(body, identityKey{Type: typ, Value: v})
+			}
+		}
+		b.Items += int64(len(keys))
+		if len(body) == 0 {
+			continue
+		}
+		payload, err := json.Marshal(body)
+		if err != nil {
+			return connectors.Batch{}, err
+		}
+		resp, err := s.c.Post(ctx, identitiesPath, payload)
+		b.Requests++
+		if err != nil {
+			return connectors.Batch{}, err
+		}
+		b.Pages++
+		rows, err := decodeIdentities(s.source, resp)
+		if err != nil {
+			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: op,
+				Message: "unexpected response", Err: err}
+		}
+		for _, r := range rows {
+			k := [3]string{r.MemberID, r.Type, r.Value}
+			if !seen[k] {
+				seen[k] = true
+				b.Rows = append(b.Rows, r)
+			}
+		}
+	}
+	b.Next, _ = json.Marshal(cur)
+	return b, nil
+}
+
+// decodeIdentities reads a listMembershipByIdentities answer,
+// {"rows":[{"identities":[{type,value,name}],"membership":{…}}]}, into one
+// member_identities row per identity (member_id = membership.id, raw = the
+// identity object). A row whose membership is null holds no member and is
+// skipped; a membership without an id, or an identity without a type or
+// value, is an error.
+func decodeIdentities(source string, body []byte) ([]warehouse.Identity, error) {
+	var page struct {
+		Rows []struct {
+			Identities []json.RawMessage `json:"identities"`
+			Membership json.RawMessage   `json:"membership"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, fmt.Errorf("not a {\"rows\":[…]} list: %w", err)
+	}
+	var out []warehouse.Identity
+	for i, r := range page.Rows {
+		if m := bytes.TrimSpace(r.Membership); len(m) == 0 || string(m) == "null" {
+			continue
+		}
+		var id lenient.String
+		if _, err := decodeObject("membership", r.Membership, field{"id", &id}); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i, err)
+		}
+		member := strings.TrimSpace(id.V)
+		if member == "" {
+			return nil, fmt.Errorf("row %d: membership without an id", i)
+		}
+		for j, raw := range r.Identities {
+			var typ, value, name lenient.String
+			compact, err := decodeObject("identity", raw, field{"type", &typ}, field{"value", &value}, field{"name", &name})
+			if err != nil {
+				return nil, fmt.Errorf("row %d identity %d: %w", i, j, err)
+			}
+			if strings.TrimSpace(typ.V) == "" || value.V == "" {
+				return nil, fmt.Errorf("row %d identity %d: no type or value: %s", i, j, lenient.Clip(compact))
+			}
+			out = append(out, warehouse.Identity{Common: warehouse.Common{Source: source}, MemberID: member,
+				Type: strings.TrimSpace(typ.V), Value: value.V, Name: name.V, Raw: compact})
+		}
+	}
+	return out, nil
+}
+
+// WithKeys gives the connector the engine's key lister
+// (connectors.Deps.Keys), which the identities stream reads identity_keys
+// with, and returns the connector.
+func (k *Connector) WithKeys(l connectors.KeyLister) *Connector {
+	k.keys = l
+	return k
+}
+
+// keyLister returns the lister set by WithKeys, nil when none.
+func (k *Connector) keyLister() connectors.KeyLister { return k.keys }

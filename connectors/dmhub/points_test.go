@@ -1,0 +1,147 @@
+package dmhub
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// pointView is a PointEntry with comparable fields.
+type pointView struct {
+	EntryID, MemberID             string
+	Delta                         int64
+	Pattern, PatternName          string
+	OldPoint, NewPoint            string
+	OccurredAt                    string
+	Remark, EntryType, ExternalID string
+}
+
+func viewPoint(e warehouse.PointEntry) pointView {
+	return pointView{EntryID: e.EntryID, MemberID: e.MemberID, Delta: e.Delta, Pattern: e.Pattern,
+		PatternName: e.PatternName, OldPoint: fmtInt(e.OldPoint), NewPoint: fmtInt(e.NewPoint),
+		OccurredAt: fmtTime(e.OccurredAt), Remark: e.Remark, EntryType: e.EntryType, ExternalID: e.ExternalID}
+}
+
+// docPoint is the §15 example, normalized.
+var docPoint = pointView{EntryID: "248", MemberID: "399", Delta: -5, Pattern: "decr:3", PatternName: "参与互动消耗积分",
+	OldPoint: "119", NewPoint: "114", OccurredAt: "2018-07-11T09:55:35Z", EntryType: "-1", ExternalID: "wechat_leave_message"}
+
+func TestDecodePointRecord(t *testing.T) {
+	t.Parallel()
+	doc := string(fixtureRows(t, "points_page_1.json")[0])
+	tests := []struct {
+		name    string
+		in      string
+		want    pointView
+		created string // the order key
+		err     string
+	}{
+		{name: "documented example (S000 §15)", in: doc, want: docPoint, created: "2018-07-11T09:55:35Z"},
+		{name: "increase, earned on purchase", in: `{"id":1,"membershipId":7,"point":30,"oldPoint":0,"newPoint":30,"type":1,"pattern":2,
+			"date":"2019-01-02T03:04:05Z","dateCreated":"2019-01-02T03:04:06Z"}`,
+			want: pointView{EntryID: "1", MemberID: "7", Delta: 30, Pattern: "incr:2", PatternName: "交易送积分", OldPoint: "0",
+				NewPoint: "30", OccurredAt: "2019-01-02T03:04:05Z", EntryType: "1"}, created: "2019-01-02T03:04:06Z"},
+		{name: "no type: sign from newPoint-oldPoint (refund)", in: `{"id":"2","point":10,"oldPoint":100,"newPoint":90,"pattern":"2"}`,
+			want: pointView{EntryID: "2", MemberID: "399", Delta: -10, Pattern: "decr:2", PatternName: "交易退积分",
+				OldPoint: "100", NewPoint: "90", OccurredAt: "<nil>"}, created: "<nil>"},
+		{name: "no type, no balances: a negative point decreases", in: `{"id":3,"point":-7,"pattern":6}`,
+			want: pointView{EntryID: "3", MemberID: "399", Delta: -7, Pattern: "decr:6", PatternName: "积分失效",
+				OldPoint: "<nil>", NewPoint: "<nil>", OccurredAt: "<nil>"}, created: "<nil>"},
+		{name: "no type, no balances: a positive point increases", in: `{"id":4,"point":8,"pattern":0}`,
+			want: pointView{EntryID: "4", MemberID: "399", Delta: 8, Pattern: "incr:0", PatternName: "其他",
+				OldPoint: "<nil>", NewPoint: "<nil>", OccurredAt: "<nil>"}, created: "<nil>"},
+		{name: "type wins over the balances", in: `{"id":5,"point":5,"oldPoint":10,"newPoint":15,"type":-1,"pattern":1}`,
+			want: pointView{EntryID: "5", MemberID: "399", Delta: -5, Pattern: "decr:1", PatternName: "积分兑换",
+				OldPoint: "10", NewPoint: "15", OccurredAt: "<nil>", EntryType: "-1"}, created: "<nil>"},
+		{name: "unknown type: sign from the balances, type kept", in: `{"id":6,"point":4,"oldPoint":10,"newPoint":14,"type":0,"pattern":4}`,
+			want: pointView{EntryID: "6", MemberID: "399", Delta: 4, Pattern: "incr:4", PatternName: "积分奖励",
+				OldPoint: "10", NewPoint: "14", OccurredAt: "<nil>", EntryType: "0"}, created: "<nil>"},
+		{name: "no point: magnitude from the balances", in: `{"id":7,"oldPoint":"50","newPoint":"20","type":"-1","pattern":"5"}`,
+			want: pointView{EntryID: "7", MemberID: "399", Delta: -30, Pattern: "decr:5", PatternName: "积分调整",
+				OldPoint: "50", NewPoint: "20", OccurredAt: "<nil>", EntryType: "-1"}, created: "<nil>"},
+		{name: "code without a label, pattern as float", in: `{"id":8,"point":1,"type":1,"pattern":6.0}`,
+			want: pointView{EntryID: "8", MemberID: "399", Delta: 1, Pattern: "incr:6", OldPoint: "<nil>", NewPoint: "<nil>",
+				OccurredAt: "<nil>", EntryType: "1"}, created: "<nil>"},
+		{name: "no pattern", in: `{"id":9,"point":2,"type":1,"pattern":null}`,
+			want: pointView{EntryID: "9", MemberID: "399", Delta: 2, OldPoint: "<nil>", NewPoint: "<nil>", OccurredAt: "<nil>",
+				EntryType: "1"}, created: "<nil>"},
+		{name: "zoneless date is UTC, date absent falls back", in: `{"id":10,"point":1,"type":1,"dateCreated":"2018-07-11T09:55:35",
+			"remark":"赠送","externalId":"x-1"}`,
+			want: pointView{EntryID: "10", MemberID: "399", Delta: 1, OldPoint: "<nil>", NewPoint: "<nil>",
+				OccurredAt: "2018-07-11T09:55:35Z", Remark: "赠送", EntryType: "1", ExternalID: "x-1"}, created: "2018-07-11T09:55:35Z"},
+		{name: `"null" strings read as null`, in: `{"id":11,"membershipId":"null","point":1,"type":1,"remark":"null","externalId":"null",
+			"date":"null","dateCreated":"2018-01-01T00:00:00Z"}`,
+			want: pointView{EntryID: "11", MemberID: "399", Delta: 1, OldPoint: "<nil>", NewPoint: "<nil>",
+				OccurredAt: "2018-01-01T00:00:00Z", EntryType: "1"}, created: "2018-01-01T00:00:00Z"},
+		{name: "18-digit ids keep their digits", in: `{"id":418615942793357312,"membershipId":"418615942793357313","point":1,"type":1}`,
+			want: pointView{EntryID: "418615942793357312", MemberID: "418615942793357313", Delta: 1, OldPoint: "<nil>",
+				NewPoint: "<nil>", OccurredAt: "<nil>", EntryType: "1"}, created: "<nil>"},
+		{name: "no id", in: `{"point":1}`, err: "pointRecord without an id"},
+		{name: "bad point", in: `{"id":1,"point":"lots"}`, err: "pointRecord 1: field point"},
+		{name: "point beyond int64", in: `{"id":1,"point":-9223372036854775808}`, err: "out of the int64 range"},
+		{name: "balance difference beyond int64", in: `{"id":1,"oldPoint":-9223372036854775808,"newPoint":1}`, err: "out of the int64 range"},
+		{name: "not an object", in: `[1]`, err: "pointRecord is not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, created, err := decodePointRecord("acme", "399", []byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := viewPoint(e); got != tt.want {
+				t.Errorf("decodePointRecord =\n %+v\nwant\n %+v", got, tt.want)
+			}
+			if got := fmtTime(created); got != tt.created {
+				t.Errorf("order key = %s, want %s", got, tt.created)
+			}
+			checkRaw(t, e.Source, e.Raw)
+			if e.Raw != compactJSON(t, tt.in) {
+				t.Errorf("raw = %s, want the record as sent", e.Raw)
+			}
+		})
+	}
+}
+
+// TestPointsStreamDocPage reads the §15 example through the stream.
+func TestPointsStreamDocPage(t *testing.T) {
+	t.Parallel()
+	f := newFakeVendor().handle("/loyalty/v1/membership/399/point", fixture(t, "points_page_1.json"))
+	k := newTestConnector(t, f, nil)
+	ms, ok := k.MemberStream("points")
+	if !ok {
+		t.Fatal("points is not a member stream")
+	}
+	if l, ok := ms.(connectors.Ledger); !ok || l.LedgerTable().Name != warehouse.PointsLedger.Name {
+		t.Fatalf("points: not a ledger of points_ledger")
+	}
+	b, err := ms.FetchMember(context.Background(), connectors.MemberRequest{Mode: connectors.Full, Member: "399"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := rowsOf[warehouse.PointEntry](t, b.Rows)
+	if len(rows) != 1 || viewPoint(rows[0]) != docPoint || b.NotFound {
+		t.Fatalf("rows = %+v (not found %v), want the §15 example", rows, b.NotFound)
+	}
+	checkRaw(t, rows[0].Source, rows[0].Raw)
+	reqs := f.requests()
+	// a one-row first page cannot be a vendor cap: no probe
+	if len(reqs) != 1 || b.Requests != 1 || b.Pages != 1 {
+		t.Fatalf("%d requests (batch says %d, %d pages), want 1", len(reqs), b.Requests, b.Pages)
+	}
+	for i, want := range []string{"rows=20&page=1&sord=desc"} {
+		q := reqs[i].Query
+		if got := "rows=" + q.Get("rows") + "&page=" + q.Get("page") + "&sord=" + q.Get("sord"); got != want {
+			t.Errorf("request %d = %s, want %s", i, got, want)
+		}
+	}
+}
