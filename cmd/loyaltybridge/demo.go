@@ -35,6 +35,9 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if err := f.validate(); err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("log-level") {
+				g.logLevel = "warn" // the demo prints its own story
+			}
 			return runDemo(cmd.Context(), g, f, dataDir, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

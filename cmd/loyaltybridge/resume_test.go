@@ -36,14 +36,14 @@ func TestKillNineWorkerMidSyncResumes(t *testing.T) {
 	t.Parallel()
 	chCfg, wh := warehousetest.ClickHouse(t)
 	rCfg, _ := warehousetest.Redis(t)
-	const members = 2000
+	const members = 600
 	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 11, Members: members})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "loyaltybridge.yaml")
-	// 20 rows a page at 25 requests/s: about 4s of member pages plus the
-	// per-member streams, two pages per task
+	// 20 rows a page at 60 requests/s: half a second of member pages, then
+	// the per-member streams (3 x 600 requests, about 30s), two pages per task
 	cfg := fmt.Sprintf(`redis: {addr: %q, namespace: %q}
 clickhouse: {addr: [%q], database: %q}
 worker: {concurrency: 2, pages_per_task: 2, shutdown_timeout: 2s}
@@ -51,9 +51,8 @@ sources:
   - name: acme
     kind: dmhub
     base_url: %s/dmhub
-    rate_limit: 25
+    rate_limit: 60
     page_size: 20
-    streams: [members]
     credentials: {app_id: sim-dmhub-app, app_secret: "${SIM_SECRET}"}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -75,15 +74,15 @@ sources:
 	syncCmd, sout := start("sync", "acme", "--full", "--wait")
 	t.Cleanup(func() { _ = syncCmd.Process.Kill(); _, _ = syncCmd.Process.Wait() })
 
-	// wait until some, not all, members are loaded, then SIGKILL
+	// wait until the per-member fan-out is under way, then SIGKILL
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	var loaded uint64
 	for {
-		if err := wh.Conn().QueryRow(ctx, "SELECT count() FROM "+wh.Q("members")).Scan(&loaded); err != nil {
+		if err := wh.Conn().QueryRow(ctx, "SELECT count() FROM "+wh.Q("member_sync_state")+" WHERE stream = 'points'").Scan(&loaded); err != nil {
 			t.Fatal(err)
 		}
-		if loaded >= 200 {
+		if loaded >= 100 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -98,7 +97,7 @@ sources:
 	if loaded >= members {
 		t.Fatalf("the sync finished before the kill (%d rows): make it slower", loaded)
 	}
-	t.Logf("killed the worker with %d of %d members loaded", loaded, members)
+	t.Logf("killed the worker with the points of %d of %d members loaded", loaded, members)
 
 	worker2, w2out := start("worker")
 	t.Cleanup(func() { _ = worker2.Process.Signal(syscall.SIGTERM); _, _ = worker2.Process.Wait() })
@@ -112,8 +111,10 @@ sources:
 	case <-time.After(4 * time.Minute):
 		t.Fatalf("sync did not finish after the restart\nsync:\n%s\nworker 2:\n%s", sout, w2out)
 	}
-	if !strings.Contains(sout.String(), "acme/members: succeeded") {
-		t.Errorf("sync output lacks the success line:\n%s", sout)
+	for _, st := range []string{"members", "points", "experience", "member_coupons", "coupons", "levels"} {
+		if !strings.Contains(sout.String(), "acme/"+st+": succeeded") {
+			t.Errorf("sync output lacks the success line of %s:\n%s", st, sout)
+		}
 	}
 	var final, distinct uint64
 	if err := wh.Conn().QueryRow(ctx, "SELECT count(), uniqExact(member_id) FROM "+wh.Q("members")+" FINAL").Scan(&final, &distinct); err != nil {
@@ -137,9 +138,37 @@ sources:
 		}
 		got[id] = fmt.Sprint(name, "|", mobile, "|", point)
 	}
+	// and every member's points ledger: entry count and signed sum
+	ledger := map[string]string{}
+	rows2, err := wh.Conn().Query(ctx, "SELECT member_id, count(), sum(delta) FROM "+wh.Q("points_ledger")+" FINAL GROUP BY member_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows2.Close()
+	for rows2.Next() {
+		var id string
+		var n uint64
+		var sum int64
+		if err := rows2.Scan(&id, &n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		ledger[id] = fmt.Sprint(n, " entries, sum ", sum)
+	}
 	for _, m := range sim.DMHub.Members() {
 		if want := fmt.Sprint(m.Name, "|", m.Mobile, "|", m.Point); got[m.ID] != want {
 			t.Errorf("member %s = %q, want %q", m.ID, got[m.ID], want)
+		}
+		var sum int64
+		recs := sim.DMHub.PointRecords(m.ID)
+		for _, r := range recs {
+			sum += r.Delta
+		}
+		want := fmt.Sprint(len(recs), " entries, sum ", sum)
+		if len(recs) == 0 {
+			want = ""
+		}
+		if ledger[m.ID] != want {
+			t.Errorf("points of member %s = %q, want %q", m.ID, ledger[m.ID], want)
 		}
 	}
 }
