@@ -1,60 +1,113 @@
-# loyaltybridge developer targets. `make help` lists them.
-SHELL := /usr/bin/env bash
+# loyaltybridge developer targets. `make` (or `make help`) lists them.
+#
+# `make test` is THE test command (README, CI): it starts Redis and ClickHouse
+# on loopback (deploy/dev/services.sh, installing them from Debian when
+# missing), then runs gofmt, go vet, go test -race and a short fuzz pass with
+# the services' addresses in LOYALTYBRIDGE_TEST_REDIS / _CLICKHOUSE.
+
+SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
 
+# Go from the official tarball lives in /usr/local/go/bin (appended, so a Go
+# already on PATH wins).
+export PATH := $(PATH):/usr/local/go/bin
+
+GO ?= go
+GOFMT ?= gofmt
 SERVICES := deploy/dev/services.sh
 FUZZTIME ?= 10s
 COUNT ?= 5
-# the services' addresses, exported for the integration tests
-TEST_ENV = eval "$$($(SERVICES) env)"
+BENCH ?= .
+
+# Prefix for a recipe line that needs the services' addresses.
+WITH_SERVICES = eval "$$($(SERVICES) env)";
+
+# Every .go file of the module, tracked or not, outside data/vendor/testdata.
+GO_FILES = find . \( -name .git -o -name .data -o -name bin -o -name vendor -o -name testdata -o -name node_modules \) -prune -o -name '*.go' -type f -print0
 
 .PHONY: help
-help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+help: ## list the targets (default)
+	@echo "usage: make TARGET [FUZZTIME=10s] [COUNT=5] [BENCH=.]"
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z0-9_-]+:.*?## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build bin/loyaltybridge
-	go build -o bin/loyaltybridge ./cmd/loyaltybridge
+	$(GO) build -o bin/loyaltybridge ./cmd/loyaltybridge
 
 .PHONY: demo
-demo: ## the demo: services, simulators, a worker, a real sync into ClickHouse
-	go run ./cmd/loyaltybridge demo
+demo: ## the demo: services, vendor simulators, a worker, a real sync into ClickHouse
+	$(GO) run ./cmd/loyaltybridge demo
 
 .PHONY: services
-services: ## start Redis and ClickHouse on loopback (installs them from Debian when missing)
+services: ## start Redis (127.0.0.1:16379) and ClickHouse (127.0.0.1:19000), data in ./.data
 	$(SERVICES) up
 
 .PHONY: services-down
 services-down: ## stop the services started by `make services`
 	$(SERVICES) down
 
-.PHONY: lint
-lint: ## gofmt and go vet
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
-	  if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	go vet ./...
+.PHONY: services-status
+services-status: ## show whether the services run, their pids and ports
+	$(SERVICES) status
 
 .PHONY: test
-test: services lint ## THE test command: services, gofmt, vet, go test -race, a short fuzz pass
-	$(TEST_ENV); go test -race -count=1 -timeout 30m ./...
-	$(MAKE) --no-print-directory fuzz-short
+test: ## THE test command: services, gofmt, go vet, go test -race ./..., fuzz-short
+	$(SERVICES) up
+	$(WITH_SERVICES) $(MAKE) --no-print-directory fmt-check vet
+	$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 30m ./...
+	$(WITH_SERVICES) $(MAKE) --no-print-directory fuzz-short
 
+.PHONY: lint
+lint: fmt-check vet ## gofmt check and go vet
+
+.PHONY: fmt-check
+fmt-check: ## fail if gofmt would change any file
+	@files=$$($(GO_FILES) | xargs -0 -r $(GOFMT) -l); \
+	if [[ -n $$files ]]; then \
+	  echo "gofmt: these files need formatting (make fmt):" >&2; echo "$$files" >&2; exit 1; \
+	fi
+
+.PHONY: fmt
+fmt: ## gofmt -w every file
+	$(GO_FILES) | xargs -0 -r $(GOFMT) -w
+
+.PHONY: vet
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+# go test -fuzz takes one target of one package per invocation: list every
+# package's test files, find the `func FuzzXxx(f *testing.F)` in them, and
+# run each in turn. Nothing to do (success) when there are none.
 .PHONY: fuzz-short
-fuzz-short: ## run every Fuzz target for FUZZTIME (default 10s)
-	@for pkg in $$(go list ./...); do \
-	  dir=$$(go list -f '{{.Dir}}' $$pkg); \
-	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do \
-	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    go test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) $$pkg >/tmp/fuzz-$$f.log 2>&1 || { cat /tmp/fuzz-$$f.log; exit 1; }; \
-	    tail -n 1 /tmp/fuzz-$$f.log; \
+fuzz-short: ## run every Fuzz target for FUZZTIME (default 10s), one at a time
+	@pkgs=$$($(GO) list -f '{{.ImportPath}}{{range .TestGoFiles}} {{$$.Dir}}/{{.}}{{end}}{{range .XTestGoFiles}} {{$$.Dir}}/{{.}}{{end}}' ./...); \
+	n=0; \
+	while read -r pkg files; do \
+	  [[ -n $$files ]] || continue; \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)([A-Za-z0-9_]* \*testing\.F).*/\1/p' $$files | sort -u); do \
+	    echo "fuzz-short: $$pkg $$f for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) "$$pkg" </dev/null; \
+	    n=$$((n + 1)); \
 	  done; \
-	done
+	done <<<"$$pkgs"; \
+	echo "fuzz-short: $$n fuzz target(s) run"
 
 .PHONY: bench
-bench: services ## benchmarks, COUNT runs each, side by side with their baselines
-	$(TEST_ENV); go test -run='^$$' -bench=. -benchmem -count=$(COUNT) ./...
+bench: ## benchmarks, COUNT runs each (default 5), BENCH regexp (default .), services started
+	$(SERVICES) up
+	$(WITH_SERVICES) $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./...
 
 .PHONY: tidy
-tidy: ## go mod tidy, failing if it changes anything
-	go mod tidy && git diff --exit-code go.mod go.sum
+tidy: ## go mod tidy
+	$(GO) mod tidy
+
+.PHONY: tidy-check
+tidy-check: ## fail if go mod tidy would change go.mod/go.sum
+	$(GO) mod tidy -diff
+
+.PHONY: clean
+clean: ## remove bin/ (the services' data in .data/ stays; `make services-down` then rm -rf .data)
+	rm -rf bin

@@ -2,8 +2,10 @@ package dmhub
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -58,10 +60,6 @@ func (l *level) UnmarshalJSON(b []byte) error {
 
 // decodeMember turns one raw membership object into a members row.
 func decodeMember(source string, raw []byte) (warehouse.Member, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return warehouse.Member{}, fmt.Errorf("membership is not a JSON object: %w", err)
-	}
 	var (
 		id                                lenient.String
 		name, mobile, email, gender, bday lenient.String
@@ -71,27 +69,34 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 		balance                           lenient.Decimal
 		lvl                               level
 	)
-	targets := []struct {
-		key string
-		dst json.Unmarshaler
-	}{
-		{"id", &id}, {"name", &name}, {"mobile", &mobile}, {"email", &email}, {"gender", &gender},
-		{"birthday", &bday}, {"membershipCode", &code}, {"customerId", &customer}, {"dateJoin", &join},
-		{"lastUpdated", &updated}, {"dateCreated", &created}, {"point", &point}, {"balance", &balance}, {"level", &lvl},
+	targets := map[string]json.Unmarshaler{
+		"id": &id, "name": &name, "mobile": &mobile, "email": &email, "gender": &gender, "birthday": &bday,
+		"membershipCode": &code, "customerId": &customer, "dateJoin": &join, "lastUpdated": &updated,
+		"dateCreated": &created, "point": &point, "balance": &balance, "level": &lvl,
 	}
-	for _, t := range targets {
-		v, ok := fields[t.key]
-		if !ok {
-			continue
+	var custom []attr
+	err := eachField(raw, func(key string, val []byte) error {
+		if t, ok := targets[key]; ok {
+			if err := t.UnmarshalJSON(val); err != nil {
+				return fmt.Errorf("field %s: %w", key, err)
+			}
+			return nil
 		}
-		if err := t.dst.UnmarshalJSON(v); err != nil {
-			return warehouse.Member{}, fmt.Errorf("membership %s: field %s: %w", clipID(id.V), t.key, err)
+		if !standardKeys[key] {
+			custom = append(custom, attr{key, val})
 		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, errNotObject) {
+			return warehouse.Member{}, fmt.Errorf("membership is not a JSON object: %w", err)
+		}
+		return warehouse.Member{}, fmt.Errorf("membership %s: %w", clipID(id.V), err)
 	}
 	if id.V == "" {
 		return warehouse.Member{}, fmt.Errorf("membership without an id: %s", lenient.Clip(string(raw)))
 	}
-	custom, err := customAttrs(fields)
+	customJSON, err := customAttrs(custom)
 	if err != nil {
 		return warehouse.Member{}, err
 	}
@@ -114,7 +119,7 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 		DateJoin:      lenient.TimePtr(join.V, time.UTC),
 		LastUpdated:   lenient.TimePtr(updated.V, time.UTC),
 		DateCreated:   lenient.TimePtr(created.V, time.UTC),
-		CustomAttrs:   custom,
+		CustomAttrs:   customJSON,
 		MemberCode:    code.V,
 		CustomerID:    customer.V,
 		Raw:           compact.String(),
@@ -126,27 +131,30 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 	return m, nil
 }
 
-// customAttrs is the JSON object of every non-standard key, sorted, with
-// the values as the vendor sent them (compacted).
-func customAttrs(fields map[string]json.RawMessage) (string, error) {
-	keys := make([]string, 0, 8)
-	for k := range fields {
-		if !standardKeys[k] {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
+type attr struct {
+	key string
+	val []byte
+}
+
+// customAttrs is the JSON object of the non-standard keys, sorted, with
+// the values as the vendor sent them (compacted). A key sent twice keeps
+// its last value, as a JSON decoder would.
+func customAttrs(fields []attr) (string, error) {
+	slices.SortStableFunc(fields, func(a, b attr) int { return strings.Compare(a.key, b.key) })
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
+	for i, f := range fields {
+		if i+1 < len(fields) && fields[i+1].key == f.key {
+			continue
+		}
+		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		kb, _ := json.Marshal(k)
+		kb, _ := json.Marshal(f.key)
 		b.Write(kb)
 		b.WriteByte(':')
-		if err := json.Compact(&b, fields[k]); err != nil {
-			return "", fmt.Errorf("custom attribute %s: %w", k, err)
+		if err := json.Compact(&b, f.val); err != nil {
+			return "", fmt.Errorf("custom attribute %s: %w", f.key, err)
 		}
 	}
 	b.WriteByte('}')

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-json"
 	"github.com/shopspring/decimal"
@@ -34,7 +35,10 @@ func (s *String) UnmarshalJSON(b []byte) error {
 		s.Null = true
 	case b[0] == '"':
 		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
+		if plain := b[1 : len(b)-1]; len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(plain, '\\') < 0 &&
+			bytes.IndexByte(plain, '"') < 0 && utf8.Valid(plain) && !hasControl(plain) {
+			v = string(plain) // no escapes: the common case, without a decoder
+		} else if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
 		if v == "null" {
@@ -53,6 +57,15 @@ func (s *String) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("lenient: want a string or number, got %.20s", b)
 	}
 	return nil
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 func validNumber(b []byte) bool {
