@@ -12,11 +12,9 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/config"
 )
 
-// Sentinel errors of the registry and connectors.
-var (
-	ErrUnknownStream  = errors.New("unknown stream")
-	ErrNotImplemented = errors.New("not implemented yet")
-)
+// ErrUnknownStream is wrapped by a connector asked for a stream it does not
+// have.
+var ErrUnknownStream = errors.New("unknown stream")
 
 // Connector serves the streams of one configured source.
 type Connector interface {

@@ -47,7 +47,6 @@ type Batch struct {
 	Pages    int             // vendor pages read
 	Total    int64           // estimated total items of the run for progress, 0 if unknown
 	Items    int64           // items (e.g. members) consumed, for progress
-	Fanout   []string        // member keys whose per-member streams must be re-read
 	Requests int             // vendor requests made
 	Fallback bool            // the stream fell back to a full scan (the vendor ignored its sort order)
 }

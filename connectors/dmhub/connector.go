@@ -47,5 +47,5 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		ms, _ := k.MemberStream(name)
 		return &partitionStream{ms: ms, source: k.src.Name, name: name}, nil
 	}
-	return nil, fmt.Errorf("%s: stream %q: %w", k.src.Name, name, connectors.ErrNotImplemented)
+	return nil, fmt.Errorf("%s: %w %q", k.src.Name, connectors.ErrUnknownStream, name)
 }
