@@ -14,6 +14,8 @@ func TestShippedConfigsLoad(t *testing.T) {
 		switch name {
 		case "LB_DEMO_REDIS", "LB_DEMO_CLICKHOUSE":
 			return "127.0.0.1:1", true
+		case "LB_DEMO_DATABASE":
+			return "loyalty_demo", true
 		case "LB_DEMO_SIM":
 			return "http://127.0.0.1:1", true
 		}

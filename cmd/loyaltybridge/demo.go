@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -71,7 +72,14 @@ func runDemo(ctx context.Context, g *globals, f *simFlags, dataDir string, out, 
 	defer func() { _ = sim.stop() }()
 	step("vendor simulators on %s (seed %d, %d DM Hub members)", sim.url, f.seed, f.members)
 
-	env := map[string]string{"LB_DEMO_REDIS": addrs.Redis, "LB_DEMO_CLICKHOUSE": addrs.ClickHouse, "LB_DEMO_SIM": sim.url,
+	// one database per simulated data set, so a second run with the same
+	// flags reloads the same data (and shows nothing duplicates), while
+	// other flags never mix with it
+	db := "loyalty_demo"
+	if f.seed != 42 || f.members != 500 {
+		db = fmt.Sprintf("loyalty_demo_s%d_m%d", f.seed, f.members)
+	}
+	env := map[string]string{"LB_DEMO_DATABASE": db, "LB_DEMO_REDIS": addrs.Redis, "LB_DEMO_CLICKHOUSE": addrs.ClickHouse, "LB_DEMO_SIM": sim.url,
 		"LB_DEMO_DMHUB_SECRET": "sim-dmhub-secret", "LB_DEMO_HOUCALLER_KEY": "hklsim01", "LB_DEMO_ZVCMS_GRANT": "sim-grant",
 		"LB_DEMO_ZVCMS_SECRET": "sim-zvcms-secret"}
 	cfg, err := config.Parse("demo.yaml (built in)", demoConfig, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -140,7 +148,13 @@ func runDemo(ctx context.Context, g *globals, f *simFlags, dataDir string, out, 
 	if err := demoQuery(ctx, a, out); err != nil {
 		return err
 	}
-	step("done. Services keep running: `loyaltybridge status --config <your config>`, `deploy/dev/services.sh down` to stop them")
+	step("loyaltybridge status")
+	rep, err := buildStatus(ctx, a, time.Now())
+	if err != nil {
+		return err
+	}
+	printStatus(out, rep)
+	step("done. Redis and ClickHouse keep running (data in %s); `deploy/dev/services.sh down` stops them", abs)
 	return nil
 }
 
