@@ -116,7 +116,7 @@ func (c *Client) classify(op string, r *httpapi.Response) (json.RawMessage, erro
 // English decrypt, signature, sign error, channel, unauthorized.
 // Generic parameter errors (参数错误, 不能为空) stay Permanent.
 func authFailure(msg string) bool {
-	return containsAny(strings.ToLower(msg),
+	return lenient.ContainsAny(strings.ToLower(msg),
 		"解密", "加密", "密钥", "秘钥", "签名", "验签", "渠道", "参数解析", "解析参数", "非法请求",
 		"鉴权", "认证", "授权", "decrypt", "signature", "sign error", "channel", "unauthorized")
 }
@@ -124,20 +124,11 @@ func authFailure(msg string) bool {
 // rateLimited reports whether a vendor message asks us to slow down:
 // 频繁 (too frequent), 限流 (throttled), 请求过多 (too many requests).
 func rateLimited(msg string) bool {
-	return containsAny(strings.ToLower(msg), "频繁", "限流", "请求过多", "too many", "rate limit")
+	return lenient.ContainsAny(strings.ToLower(msg), "频繁", "限流", "请求过多", "too many", "rate limit")
 }
 
 // notFound reports whether a vendor message says the looked-up member or
 // record does not exist: 不存在, 未找到, 查无, 找不到, not exist, not found.
 func notFound(msg string) bool {
-	return containsAny(strings.ToLower(msg), "不存在", "未找到", "查无", "找不到", "not exist", "not found")
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
+	return lenient.ContainsAny(strings.ToLower(msg), "不存在", "未找到", "查无", "找不到", "not exist", "not found")
 }

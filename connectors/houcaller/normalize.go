@@ -1,14 +1,9 @@
 package houcaller
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-json"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -20,7 +15,7 @@ import (
 // the normalized statuses. Anything else is unknown; the caller keeps the
 // vendor's value as vendor_status.
 func CouponStatus(vendor string) warehouse.CouponStatus {
-	switch normCode(vendor) {
+	switch lenient.Code(vendor) {
 	case "0":
 		return warehouse.CouponUnused
 	case "1":
@@ -35,19 +30,9 @@ func CouponStatus(vendor string) warehouse.CouponStatus {
 	return warehouse.CouponUnknown
 }
 
-// normCode reads an integer code sent as 0, "0" or "0.0"; other text is
-// returned trimmed.
-func normCode(s string) string {
-	s = strings.TrimSpace(s)
-	if n, err := lenient.ParseInt(s); err == nil {
-		return itoa(n)
-	}
-	return s
-}
-
 // ScoTypeName is the vendor's name of a points `scoType` [H-sco].
 func ScoTypeName(code string) string {
-	switch normCode(code) {
+	switch lenient.Code(code) {
 	case "0":
 		return "积分初始化转入"
 	case "1":
@@ -110,46 +95,6 @@ func firstTime(vals ...string) *time.Time {
 		}
 	}
 	return nil
-}
-
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// compact returns raw as compact JSON text.
-func compact(raw []byte) (string, error) {
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
-// hashID is a stable id for a record without one: "h1:" and the first
-// 32 hex digits (128 bits) of SHA-256 over the identifying fields joined
-// by the unit separator 0x1F.
-func hashID(fields ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(fields, "\x1f")))
-	return "h1:" + hex.EncodeToString(h[:16])
-}
-
-// occurrences numbers repeated ids within one response: the second
-// identical record gets "#1", the third "#2", so genuinely repeated
-// records (same member, time, amounts and text) are not collapsed.
-type occurrences map[string]int
-
-func (o occurrences) id(base string) string {
-	n := o[base]
-	o[base] = n + 1
-	if n == 0 {
-		return base
-	}
-	return base + "#" + itoa(int64(n))
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

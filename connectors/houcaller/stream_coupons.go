@@ -62,11 +62,11 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 		if err := json.Unmarshal(raw, &d); err != nil {
 			return nil, fmt.Errorf("list[%d]: %w", i, err)
 		}
-		id := first(d.ID.V, d.CpnID.V, d.CpnIDLow.V)
+		id := lenient.First(d.ID.V, d.CpnID.V, d.CpnIDLow.V)
 		if id == "" {
 			return nil, fmt.Errorf("list[%d]: coupon definition without an id: %s", i, lenient.Clip(string(raw)))
 		}
-		rawText, err := compact(raw)
+		rawText, err := lenient.Compact(raw)
 		if err != nil {
 			return nil, fmt.Errorf("list[%d]: %w", i, err)
 		}
@@ -74,7 +74,7 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 			Common:     warehouse.Common{Source: source},
 			CouponID:   id,
 			Name:       strings.TrimSpace(d.CpnName.V),
-			CouponType: normCode(d.CpnType.V),
+			CouponType: lenient.Code(d.CpnType.V),
 			StartDate:  lenient.Date(d.BegTime.V),
 			EndDate:    lenient.Date(d.EndTime.V),
 			Raw:        rawText,

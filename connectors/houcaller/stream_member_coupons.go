@@ -127,11 +127,11 @@ func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.M
 	if err := json.Unmarshal(raw, &it); err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
-	code := first(it.CpnCode.V, it.ID.V)
+	code := lenient.First(it.CpnCode.V, it.ID.V)
 	if code == "" {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without cpnCode or id: %s", lenient.Clip(string(raw)))
 	}
-	rawText, err := compact(raw)
+	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
@@ -141,8 +141,8 @@ func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.M
 	return warehouse.MemberCoupon{
 		Common:       warehouse.Common{Source: source},
 		CouponCode:   code,
-		MemberID:     first(it.MmbIDLow.V, it.MmbID.V, member),
-		CouponID:     first(it.CpnIDLow.V, it.CpnID.V),
+		MemberID:     lenient.First(it.MmbIDLow.V, it.MmbID.V, member),
+		CouponID:     lenient.First(it.CpnIDLow.V, it.CpnID.V),
 		CouponName:   strings.TrimSpace(it.CpnName.V),
 		Status:       CouponStatus(vs),
 		VendorStatus: vs,

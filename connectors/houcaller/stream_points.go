@@ -223,7 +223,7 @@ func decodePoints(source, member, key string, data json.RawMessage, limit int) (
 		return nil, pageInfo{}, fmt.Errorf("data: %w", err)
 	}
 	rows := make([]warehouse.Row, 0, len(sd.Records))
-	seen := occurrences{}
+	seen := lenient.Occurrences{}
 	for i, raw := range sd.Records {
 		row, err := decodePoint(source, member, key, raw, seen)
 		if err != nil {
@@ -246,12 +246,12 @@ func decodePoints(source, member, key string, data json.RawMessage, limit int) (
 // to an integer. Records without an id get a hash id over the member key
 // and every identifying field (hashID), numbered within the page when
 // repeated.
-func decodePoint(source, member, key string, raw json.RawMessage, seen occurrences) (warehouse.PointEntry, error) {
+func decodePoint(source, member, key string, raw json.RawMessage, seen lenient.Occurrences) (warehouse.PointEntry, error) {
 	var r scoRecord
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return warehouse.PointEntry{}, err
 	}
-	rawText, err := compact(raw)
+	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}
@@ -261,19 +261,19 @@ func decodePoint(source, member, key string, raw json.RawMessage, seen occurrenc
 	}
 	id := strings.TrimSpace(r.ID.V)
 	if id == "" {
-		id = seen.id(hashID(key, r.BizDate.V, r.CTime.V, r.ScoType.V, r.HbsBusiType.V, r.IncScore.V.String(),
+		id = seen.ID(lenient.HashID(key, r.BizDate.V, r.CTime.V, r.ScoType.V, r.HbsBusiType.V, r.IncScore.V.String(),
 			r.ExpScore.V.String(), r.Amount.V, r.ConsAmt.V, r.ScoreAmt.V, r.OrgCode.V, r.CardNo.V, r.Remark.V, r.SrcID.V))
 	}
 	return warehouse.PointEntry{
 		Common:      warehouse.Common{Source: source},
 		EntryID:     id,
-		MemberID:    first(r.MmbID.V, member, key),
+		MemberID:    lenient.First(r.MmbID.V, member, key),
 		Delta:       delta.IntPart(),
-		Pattern:     normCode(r.ScoType.V),
+		Pattern:     lenient.Code(r.ScoType.V),
 		PatternName: ScoTypeName(r.ScoType.V),
 		OccurredAt:  firstTime(r.CTime.V, r.BizDate.V),
 		Remark:      r.Remark.V,
-		EntryType:   normCode(r.HbsBusiType.V),
+		EntryType:   lenient.Code(r.HbsBusiType.V),
 		ExternalID:  strings.TrimSpace(r.SrcID.V),
 		Raw:         rawText,
 	}, nil

@@ -23,7 +23,7 @@ func TestString(t *testing.T) {
 		{in: `{}`, err: true},
 		{in: `12ab`, err: true},
 		{in: "\"\xff\"", want: "\ufffd"}, // invalid UTF-8 byte, as a decoder replaces it
-		{in: `"\xff"`, err: true},         // not a JSON escape
+		{in: `"\xff"`, err: true},        // not a JSON escape
 		{in: ``, err: true},
 	}
 	for _, tt := range tests {

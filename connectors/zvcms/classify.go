@@ -110,7 +110,7 @@ func (c *Client) classify(op string, r *httpapi.Response) (json.RawMessage, erro
 // 可调用"), 非法请求 (illegal request), and the English signature, sign
 // error/check/fail, invalid sign, unauthorized.
 func authFailure(msg string) bool {
-	return containsAny(strings.ToLower(msg),
+	return lenient.ContainsAny(strings.ToLower(msg),
 		"签名", "验签", "令牌", "token", "授权", "grantcode", "openid", "密钥", "秘钥", "鉴权", "认证", "权限",
 		"非法请求", "signature", "sign error", "sign check", "sign fail", "invalid sign", "unauthorized")
 }
@@ -118,21 +118,12 @@ func authFailure(msg string) bool {
 // rateLimited reports whether a vendor message asks us to slow down:
 // 频繁 (too frequent), 限流 (throttled), 请求过多 (too many requests).
 func rateLimited(msg string) bool {
-	return containsAny(strings.ToLower(msg), "频繁", "限流", "请求过多", "too many", "rate limit")
+	return lenient.ContainsAny(strings.ToLower(msg), "频繁", "限流", "请求过多", "too many", "rate limit")
 }
 
 // notFound reports whether a vendor message says the record does not
 // exist: 不存在 (as in 查询的信息不存在 [S003]), 未找到, 查无, 找不到, not exist,
 // not found.
 func notFound(msg string) bool {
-	return containsAny(strings.ToLower(msg), "不存在", "未找到", "查无", "找不到", "not exist", "not found")
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
+	return lenient.ContainsAny(strings.ToLower(msg), "不存在", "未找到", "查无", "找不到", "not exist", "not found")
 }

@@ -79,7 +79,7 @@ func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberC
 	if code == "" {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without a cardId: %s", lenient.Clip(string(raw)))
 	}
-	rawText, err := compact(raw)
+	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
@@ -89,7 +89,7 @@ func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberC
 	return warehouse.MemberCoupon{
 		Common:       warehouse.Common{Source: source},
 		CouponCode:   code,
-		MemberID:     first(it.CustomerID.V, member),
+		MemberID:     lenient.First(it.CustomerID.V, member),
 		CouponID:     strings.TrimSpace(it.CouponID.V),
 		CouponName:   strings.TrimSpace(it.Title.V),
 		Status:       CouponStatus(vs),

@@ -1,14 +1,9 @@
 package zvcms
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/goccy/go-json"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -25,7 +20,7 @@ import (
 // the customer whose list it appears in (4 is the pending transfer,
 // during which it is locked). vendor_status "5" keeps the distinction.
 func CouponStatus(vendor string) warehouse.CouponStatus {
-	switch normCode(vendor) {
+	switch lenient.Code(vendor) {
 	case "0":
 		return warehouse.CouponUnused
 	case "1":
@@ -42,16 +37,6 @@ func CouponStatus(vendor string) warehouse.CouponStatus {
 		return warehouse.CouponDeleted
 	}
 	return warehouse.CouponUnknown
-}
-
-// normCode reads an integer code sent as 0, "0" or "0.0"; other text is
-// returned trimmed.
-func normCode(s string) string {
-	s = strings.TrimSpace(s)
-	if n, err := lenient.ParseInt(s); err == nil {
-		return strconv.FormatInt(n, 10)
-	}
-	return s
 }
 
 // isDateOnly reports whether s is a calendar date without a clock.
@@ -103,43 +88,4 @@ func instant(s string) *time.Time {
 		return &t
 	}
 	return lenient.TimePtr(s, lenient.Shanghai)
-}
-
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// compact returns raw as compact JSON text.
-func compact(raw []byte) (string, error) {
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
-// hashID is a stable id for a record without one: "h1:" and the first
-// 32 hex digits (128 bits) of SHA-256 over the identifying fields joined
-// by the unit separator 0x1F.
-func hashID(fields ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(fields, "\x1f")))
-	return "h1:" + hex.EncodeToString(h[:16])
-}
-
-// occurrences numbers repeated ids within one response: the second
-// identical record gets "#1", the third "#2".
-type occurrences map[string]int
-
-func (o occurrences) id(base string) string {
-	n := o[base]
-	o[base] = n + 1
-	if n == 0 {
-		return base
-	}
-	return base + "#" + strconv.Itoa(n)
 }

@@ -182,21 +182,21 @@ func decodeAllCustomerInfo(source, key string, data json.RawMessage) (allInfoPag
 	if err != nil {
 		return allInfoPage{}, err
 	}
-	raw, err := compact(d)
+	raw, err := lenient.Compact(d)
 	if err != nil {
 		return allInfoPage{}, err
 	}
-	id := first(p.CustomerID.V, key)
+	id := lenient.First(p.CustomerID.V, key)
 	m := warehouse.Member{
 		Common:      warehouse.Common{Source: source},
 		MemberID:    id,
 		CustomerID:  id,
-		Name:        first(p.Username.V, p.Name.V),
+		Name:        lenient.First(p.Username.V, p.Name.V),
 		Mobile:      strings.TrimSpace(p.Mobile.V),
 		Email:       strings.TrimSpace(p.Email.V),
-		Gender:      normCode(p.Gender.V),
+		Gender:      lenient.Code(p.Gender.V),
 		Birthday:    lenient.Date(p.Birthday.V),
-		LevelID:     normCode(p.MemberLevel.V),
+		LevelID:     lenient.Code(p.MemberLevel.V),
 		LevelName:   strings.TrimSpace(p.MemberLevelName.V),
 		LastUpdated: instant(info.UpdatedAt.V),
 		DateCreated: lenient.TimePtr(strings.TrimSpace(p.CreatedAt.V), lenient.Shanghai),

@@ -132,7 +132,7 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 		return pointsPage{}, fmt.Errorf("data: %w", err)
 	}
 	pg := pointsPage{rows: make([]warehouse.Row, 0, len(pd.ItemList)), lastPage: pd.LastPage.V, total: pd.Total.V}
-	seen := occurrences{}
+	seen := lenient.Occurrences{}
 	for i, raw := range pd.ItemList {
 		e, err := decodePoint(source, member, raw, seen)
 		if err != nil {
@@ -151,16 +151,16 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 // occurred_at = created_at in China time. entry_id = id when sent, else
 // hashID over the customer id, created_at, type, sub_type, points,
 // previous_point, desc and change_text, numbered when repeated in a page.
-func decodePoint(source, member string, raw json.RawMessage, seen occurrences) (warehouse.PointEntry, error) {
+func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurrences) (warehouse.PointEntry, error) {
 	var it pointsItem
 	if err := json.Unmarshal(raw, &it); err != nil {
 		return warehouse.PointEntry{}, err
 	}
-	rawText, err := compact(raw)
+	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}
-	typ, sub := normCode(it.Type.V), normCode(it.SubType.V)
+	typ, sub := lenient.Code(it.Type.V), lenient.Code(it.SubType.V)
 	pts := it.Points.V.Round(0)
 	pattern := "type:" + typ
 	switch typ {
@@ -177,7 +177,7 @@ func decodePoint(source, member string, raw json.RawMessage, seen occurrences) (
 	}
 	id := strings.TrimSpace(it.ID.V)
 	if id == "" {
-		id = seen.id(hashID(member, it.CreatedAt.V, typ, sub, it.Points.V.String(), it.PreviousPoint.V.String(),
+		id = seen.ID(lenient.HashID(member, it.CreatedAt.V, typ, sub, it.Points.V.String(), it.PreviousPoint.V.String(),
 			it.Desc.V, it.ChangeText.V))
 	}
 	e := warehouse.PointEntry{
@@ -188,7 +188,7 @@ func decodePoint(source, member string, raw json.RawMessage, seen occurrences) (
 		Pattern:     pattern,
 		PatternName: strings.TrimSpace(it.SubName.V),
 		OccurredAt:  instant(it.CreatedAt.V),
-		Remark:      first(it.Desc.V, it.ChangeText.V),
+		Remark:      lenient.First(it.Desc.V, it.ChangeText.V),
 		EntryType:   typ,
 		Raw:         rawText,
 	}
