@@ -295,6 +295,12 @@ func (e *Engine) supersede(ctx context.Context, source, stream string, cp wareho
 	if err := e.WH.SaveRun(ctx, r); err != nil {
 		e.Log.Warn("mark superseded run", "source", source, "stream", stream, "err", err)
 	}
+	if stream == "members" {
+		// runs waiting for it would wait forever
+		if err := e.settleWaiting(ctx, source, cp.RunID, false, "not started: the members run it waited for was superseded"); err != nil {
+			e.Log.Warn("fail runs waiting for a superseded members run", "source", source, "err", err)
+		}
+	}
 }
 
 func invert(mode string) connectors.Mode {

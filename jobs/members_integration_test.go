@@ -323,3 +323,33 @@ func TestRunSurvivesRedisFlush(t *testing.T) {
 	}
 	equalMembers(t, b2)
 }
+
+// TestSupersededMembersRunFailsItsWaiters: per-member runs that wait for a
+// members run must not wait forever when that run is superseded by a run
+// of the other mode; a later sync of both streams starts them again.
+func TestSupersededMembersRunFailsItsWaiters(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 40, noWorker: true})
+	ctx := context.Background()
+	first, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members", "points"}, connectors.Incremental)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("StartSync = %+v, %v", first, err)
+	}
+	if _, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := b.wh.RunsByID(ctx, "acme-dmhub", []string{first[1].RunID})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("points run: %+v %v", runs, err)
+	}
+	if r := runs[0]; r.Stream != "points" || r.Status != warehouse.RunFailed || !strings.Contains(r.Error, "superseded") {
+		t.Fatalf("points run waiting for the superseded members run = %+v; want failed, naming the supersession", r)
+	}
+	b.startWorker(t)
+	got := b.sync(t, connectors.Full, "members", "points")
+	for _, r := range got {
+		if r.Status != warehouse.RunSucceeded {
+			t.Fatalf("sync after the supersession: %+v", got)
+		}
+	}
+}

@@ -108,6 +108,14 @@ func (e *Engine) finish(ctx context.Context, p SyncPayload, st runState, commit 
 	if err := e.WH.SaveRun(ctx, r); err != nil {
 		return err
 	}
+	// Start the runs waiting for this members run before the in-progress
+	// checkpoint goes: a crash in between repeats this task, and a
+	// released run is no longer waiting, so it is not started twice.
+	if p.Stream == "members" {
+		if err := e.settleWaiting(ctx, p.Source, p.RunID, true, ""); err != nil {
+			return err
+		}
+	}
 	// clear the in-progress checkpoint last
 	if err := e.WH.SaveCheckpoint(ctx, warehouse.Checkpoint{Source: p.Source, Stream: p.Stream,
 		Partition: warehouse.InProgress, Cursor: "", RunID: p.RunID, Mode: p.Mode}); err != nil {
@@ -115,9 +123,6 @@ func (e *Engine) finish(ctx context.Context, p SyncPayload, st runState, commit 
 	}
 	e.Log.Info("sync finished", "source", p.Source, "stream", p.Stream, "run", p.RunID, "mode", p.Mode,
 		"pages", st.Pages, "rows", st.Rows, "elapsed", now.Sub(st.StartedAt).Round(time.Millisecond))
-	if p.Stream == "members" {
-		return e.settleWaiting(ctx, p.Source, p.RunID, true, "")
-	}
 	return nil
 }
 

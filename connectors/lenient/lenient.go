@@ -35,9 +35,8 @@ func (s *String) UnmarshalJSON(b []byte) error {
 		s.Null = true
 	case b[0] == '"':
 		var v string
-		if plain := b[1 : len(b)-1]; len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(plain, '\\') < 0 &&
-			bytes.IndexByte(plain, '"') < 0 && utf8.Valid(plain) && !hasControl(plain) {
-			v = string(plain) // no escapes: the common case, without a decoder
+		if len(b) >= 2 && b[len(b)-1] == '"' && plainString(b[1:len(b)-1]) {
+			v = string(b[1 : len(b)-1]) // no escapes: the common case, without a decoder
 		} else if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
@@ -59,13 +58,15 @@ func (s *String) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func hasControl(b []byte) bool {
+// plainString reports whether the inside of a quoted JSON string needs no
+// decoding: no escapes, no quotes, no control bytes, valid UTF-8.
+func plainString(b []byte) bool {
 	for _, c := range b {
-		if c < 0x20 {
-			return true
+		if c < 0x20 || c == '\\' || c == '"' {
+			return false
 		}
 	}
-	return false
+	return utf8.Valid(b)
 }
 
 func validNumber(b []byte) bool {
@@ -209,7 +210,7 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 			loc = time.UTC
 		}
 	}
-	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60 {
+	if f[0] < 1 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60 {
 		return time.Time{}, fmt.Errorf("lenient: %q is out of range", Clip(s))
 	}
 	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], 0, loc)

@@ -1,6 +1,7 @@
 package lenient
 
 import (
+	stdjson "encoding/json"
 	"testing"
 	"time"
 )
@@ -25,6 +26,9 @@ func TestString(t *testing.T) {
 		{in: "\"\xff\"", want: "\ufffd"}, // invalid UTF-8 byte, as a decoder replaces it
 		{in: `"\xff"`, err: true},        // not a JSON escape
 		{in: ``, err: true},
+		{in: `"`, err: true},    // a lone quote (found by FuzzDecodeMember)
+		{in: "\f\"", err: true}, // same, after a form feed
+		{in: `"abc`, err: true},
 	}
 	for _, tt := range tests {
 		var s String
@@ -83,6 +87,7 @@ func TestParseTime(t *testing.T) {
 		{"2019-10-15 17:10:28.123", Shanghai, "2019-10-15T09:10:28Z"},       // fractions dropped
 		{"2019-02-30 00:00:00", Shanghai, ""}, {"2019-13-01", Shanghai, ""}, // not a calendar date
 		{"", Shanghai, ""}, {"yesterday", Shanghai, ""}, {"2019-10-15 25:00:00", Shanghai, ""},
+		{"0-1-1", Shanghai, ""}, {"0000-00-00 00:00:00", Shanghai, ""}, // year 0, a MySQL zero date (FuzzParseTime)
 	}
 	for _, tt := range tests {
 		got, err := ParseTime(tt.in, tt.loc)
@@ -124,6 +129,30 @@ func FuzzParseTime(f *testing.F) {
 		back, err := ParseTime(got.Format(time.RFC3339), Shanghai)
 		if err != nil || !back.Equal(got) {
 			t.Fatalf("ParseTime(%q) = %s; its RFC 3339 form reads back as %s, %v", s, got, back, err)
+		}
+	})
+}
+
+// FuzzString: never a panic, and wherever encoding/json reads the input as
+// a string, String reads the same text (or null for "null").
+func FuzzString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"`, "\f\"", `12`, `"null"`, "\"\xff\"", `"\u00e9"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s String
+		err := s.UnmarshalJSON(b)
+		var want string
+		if stdjson.Unmarshal(b, &want) != nil {
+			return
+		}
+		switch {
+		case err != nil:
+			t.Fatalf("String(%q): %v; encoding/json reads %q", b, err, want)
+		case want == "null" && !s.Null:
+			t.Fatalf("String(%q) = %+v, want null", b, s)
+		case want != "null" && s.V != want:
+			t.Fatalf("String(%q) = %q, encoding/json reads %q", b, s.V, want)
 		}
 	})
 }
