@@ -79,9 +79,10 @@ type Source struct {
 	// Concurrency bounds the per-member requests one fan-out task of this
 	// source has in flight; default 4.
 	Concurrency int `yaml:"concurrency"`
-	// FullSweepEvery upgrades an incremental run of a per-member stream to
-	// a full re-read when its last full run is older than this (coupons
-	// and experience change without touching the member); default 168h,
+	// FullSweepEvery upgrades an incremental run of a DM Hub per-member
+	// stream or of identities to a full re-read when its last full run is
+	// older than this (coupons, experience and identities change without
+	// touching the member); default 168h,
 	// 0s in the file is replaced by the default, a negative value disables it.
 	FullSweepEvery time.Duration `yaml:"full_sweep_every"`
 

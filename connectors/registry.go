@@ -40,6 +40,14 @@ type KeyLister interface {
 	ListKeys(ctx context.Context, spec *config.KeySource, cursor string, limit int) (keys []string, next string, err error)
 }
 
+// ChangedKeyLister is a KeyLister that can list only the keys of members
+// loaded (new or changed) at or after a time. Only a from_source key
+// source has such a signal; for a file or a query it lists every key.
+type ChangedKeyLister interface {
+	KeyLister
+	ListChangedKeys(ctx context.Context, spec *config.KeySource, since time.Time, cursor string, limit int) (keys []string, next string, err error)
+}
+
 // Factory builds the connector of one source.
 type Factory func(src *config.Source, deps Deps) (Connector, error)
 

@@ -20,6 +20,10 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
+// The warehouse's key lister lets incremental identities runs read only
+// the keys of changed members.
+var _ connectors.ChangedKeyLister = (*warehouse.KeyLister)(nil)
+
 // Engine runs syncs: it starts and resumes runs and handles their tasks.
 // It is safe for concurrent use.
 type Engine struct {
@@ -99,8 +103,8 @@ func (e *Engine) connector(name string) (*config.Source, connectors.Connector, e
 // members synced into ClickHouse: when the members stream is part of the
 // same sync, they wait for its run and start when it succeeds (so does
 // identities when its identity_keys come from the source's own members). In
-// incremental mode they are upgraded to a full sweep when their last full
-// run is older than the source's full_sweep_every.
+// incremental mode they (and identities) are upgraded to a full sweep when
+// their last full run is older than the source's full_sweep_every.
 func (e *Engine) StartSync(ctx context.Context, source string, streams []string, mode connectors.Mode) ([]RunRef, error) {
 	src, conn, err := e.connector(source)
 	if err != nil {
@@ -140,7 +144,10 @@ func (e *Engine) StartSync(ctx context.Context, source string, streams []string,
 		if (perMember[st] && src.Kind == config.DMHub) || ownKeys {
 			wf = waitFor
 		}
-		if perMember[st] && src.Kind == config.DMHub {
+		// per-member streams and identities read only what changed in
+		// members; a periodic full sweep catches what changes without
+		// touching the member
+		if src.Kind == config.DMHub && (perMember[st] || st == "identities") {
 			if m == connectors.Incremental && src.FullSweepEvery > 0 {
 				last, err := e.WH.LastFullSuccess(ctx, src.Name, st)
 				if err != nil {

@@ -169,6 +169,12 @@ func TestMembersIncrementalBringsOnlyChanges(t *testing.T) {
 	full := b.sim.DMHub.Requests()["membership.list"]
 	b.sim.DMHub.ResetRequests()
 
+	var newest time.Time // the committed cursor
+	for _, m := range b.sim.DMHub.Members() {
+		if m.LastUpdated.After(newest) {
+			newest = m.LastUpdated
+		}
+	}
 	// the simulator's clock is real time: mutations get lastUpdated = now
 	changed := []string{}
 	for _, m := range b.sim.DMHub.Members()[:5] {
@@ -187,11 +193,17 @@ func TestMembersIncrementalBringsOnlyChanges(t *testing.T) {
 	if inc == 0 || inc*4 > full {
 		t.Errorf("incremental made %d list requests, full %d: want at most a quarter", inc, full)
 	}
-	if runs[0].Rows >= 600 {
-		t.Errorf("incremental loaded %d rows: want only the changed members (and the lookback window)", runs[0].Rows)
+	// exactly the members updated at or after the old cursor minus the
+	// lookback (10m): the changed, the new, and the one(s) at the cursor
+	want := uint64(0)
+	for _, m := range b.sim.DMHub.Members() {
+		if !m.LastUpdated.Before(newest.Add(-10 * time.Minute)) {
+			want++
+		}
 	}
-	_ = created
-	_ = changed
+	if min := uint64(len(changed) + len(created)); runs[0].Rows != want || want < min {
+		t.Errorf("incremental loaded %d rows: want %d (the %d changed and new members, and those at the cursor)", runs[0].Rows, want, min)
+	}
 }
 
 func TestMembersFallbackWhenVendorIgnoresSort(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 )
@@ -36,6 +37,18 @@ var memberColumns = map[string]string{"member_id": "member_id", "mobile": "mobil
 // come sorted and de-duplicated, with the last key as the cursor; keys
 // from a file come in file order, with the byte offset as the cursor.
 func (k *KeyLister) ListKeys(ctx context.Context, spec *config.KeySource, cursor string, limit int) ([]string, string, error) {
+	return k.list(ctx, spec, time.Time{}, cursor, limit)
+}
+
+// ListChangedKeys implements connectors.ChangedKeyLister: for a
+// from_source key source, only the keys of that source's members whose
+// row was loaded at or after since (synced_at, whole seconds); for a file
+// or a query, every key.
+func (k *KeyLister) ListChangedKeys(ctx context.Context, spec *config.KeySource, since time.Time, cursor string, limit int) ([]string, string, error) {
+	return k.list(ctx, spec, since, cursor, limit)
+}
+
+func (k *KeyLister) list(ctx context.Context, spec *config.KeySource, since time.Time, cursor string, limit int) ([]string, string, error) {
 	switch {
 	case spec.FromSource != "":
 		expr, ok := memberColumns[spec.Field]
@@ -46,9 +59,15 @@ func (k *KeyLister) ListKeys(ctx context.Context, spec *config.KeySource, cursor
 			expr = "if(visitParamExtractString(custom_attrs, ?) != '', visitParamExtractString(custom_attrs, ?), visitParamExtractRaw(custom_attrs, ?))"
 			args = append(args, spec.Field, spec.Field, spec.Field)
 		}
-		q := "SELECT DISTINCT k FROM (SELECT " + expr + " AS k FROM " + k.w.Q("members") + " FINAL WHERE source = ?)" +
+		where := "source = ?"
+		args = append(args, spec.FromSource)
+		if !since.IsZero() {
+			where += " AND synced_at >= ?"
+			args = append(args, since.UTC().Truncate(time.Second))
+		}
+		q := "SELECT DISTINCT k FROM (SELECT " + expr + " AS k FROM " + k.w.Q("members") + " FINAL WHERE " + where + ")" +
 			" WHERE k NOT IN ('', 'null') AND k > ? ORDER BY k LIMIT ?"
-		return k.sorted(ctx, q, append(args, spec.FromSource, cursor, limit)...)
+		return k.sorted(ctx, q, append(args, cursor, limit)...)
 	case spec.Query != "":
 		col, err := k.queryColumn(ctx, spec.Query)
 		if err != nil {

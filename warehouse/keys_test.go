@@ -141,3 +141,57 @@ func TestBatcherFlushesByRowsBytesAndTime(t *testing.T) {
 		t.Fatalf("Flush: %v, %d loaded", err, count())
 	}
 }
+
+// TestListChangedKeys: a from_source key source narrowed to members whose
+// latest row (after FINAL) was loaded at or after a time; a reload of an
+// old member counts as changed; a file is never narrowed.
+func TestListChangedKeys(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	old := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	cut := old.Add(time.Hour)
+	member := func(id, mobile string, at time.Time, ver uint64) warehouse.Row {
+		return warehouse.Member{Common: warehouse.Common{Source: "dm", SyncedAt: at, Ver: ver}, MemberID: id, Mobile: mobile}
+	}
+	rows := []warehouse.Row{
+		member("a", "m-a", old, 1), member("b", "m-b", old, 1), member("c", "m-c", old, 1),
+		member("b", "m-b", cut, 2),                   // reloaded exactly at the bound: closed, included
+		member("d", "m-d", cut.Add(time.Minute), 1),  // new
+		member("c", "m-c2", old.Add(time.Minute), 2), // changed, but before the bound
+	}
+	if err := wh.Load(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keys.txt"), []byte("x\ny\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k := wh.Keys(dir)
+	tests := []struct {
+		spec config.KeySource
+		want string
+	}{
+		{config.KeySource{FromSource: "dm", Field: "mobile"}, "m-b,m-d"},
+		{config.KeySource{FromSource: "dm", Field: "member_id"}, "b,d"},
+		{config.KeySource{File: "keys.txt"}, "x,y"},
+	}
+	for _, tt := range tests {
+		var got []string
+		cursor := ""
+		for {
+			keys, next, err := k.ListChangedKeys(ctx, &tt.spec, cut, cursor, 1)
+			if err != nil {
+				t.Fatalf("ListChangedKeys(%+v): %v", tt.spec, err)
+			}
+			got = append(got, keys...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("ListChangedKeys(%+v, %s) = %s, want %s", tt.spec, cut, strings.Join(got, ","), tt.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package dmhub
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
@@ -14,6 +15,15 @@ type Connector struct {
 	src  *config.Source
 	c    *Client
 	keys connectors.KeyLister // identity_keys (see WithKeys)
+	now  func() time.Time     // nil: time.Now
+}
+
+// clock returns the connector's clock.
+func (k *Connector) clock() func() time.Time {
+	if k.now != nil {
+		return k.now
+	}
+	return time.Now
 }
 
 // New builds a connector. tokens shares the app's access token (see

@@ -12,11 +12,13 @@ import (
 // share it, as DM Hub requires.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
 	hc := httpapi.NewClient(src, deps)
-	return New(src, hc, func(f FetchFunc) *TokenStore {
+	k := New(src, hc, func(f FetchFunc) *TokenStore {
 		ts := NewTokenStore(deps.Redis, deps.Namespace+":dmhub:"+src.Credentials.AppID, f)
 		if deps.Now != nil {
 			ts.Now = deps.Now
 		}
 		return ts
-	}).WithKeys(deps.Keys), nil
+	}).WithKeys(deps.Keys)
+	k.now = deps.Now
+	return k, nil
 }

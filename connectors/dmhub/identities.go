@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-json"
 
@@ -29,22 +30,39 @@ const identitiesPath = "/loyalty/v1/membershipService/listMembershipByIdentities
 // becomes a member_identities row (so a member's other identities are
 // learnt too); keys without a member are simply absent from the answer.
 // The cursor is the KeyLister's; each Fetch handles up to req.Pages
-// batches. Both modes resolve every key (there is nothing to compare
-// against), and there is no incremental cursor.
+// batches.
+//
+// A full run resolves every key. An incremental run whose keys come from
+// a source's members (from_source) resolves only the keys of members
+// loaded since the last complete run started, minus the lookback: the
+// committed cursor is that start time. A file or a query key source has no
+// change signal, so every run resolves every key; so does the first run.
 type identitiesStream struct {
-	c      *Client
-	source string
-	spec   *config.KeySource
-	keys   connectors.KeyLister
-	batch  int
+	c        *Client
+	source   string
+	spec     *config.KeySource
+	keys     connectors.KeyLister
+	batch    int
+	lookback time.Duration
+	now      func() time.Time
 }
 
 var _ connectors.Stream = (*identitiesStream)(nil)
 
-// IdentitiesCursor is the identities stream's position: the KeyLister
-// cursor of the next batch.
+// IdentitiesCursor is the identities stream's position in a run.
 type IdentitiesCursor struct {
+	// Keys is the KeyLister cursor of the next batch.
 	Keys string `json:"keys,omitempty"`
+	// Started is when the run listed its first keys.
+	Started *time.Time `json:"started,omitempty"`
+	// Since, when set, limits the run to members loaded at or after it.
+	Since *time.Time `json:"since,omitempty"`
+}
+
+// IdentitiesCommit is the identities stream's committed cursor: when the
+// last complete run started.
+type IdentitiesCommit struct {
+	Started time.Time `json:"started"`
 }
 
 // identitiesStream builds the stream, or says what the source lacks.
@@ -63,7 +81,8 @@ func (k *Connector) identitiesStream() (connectors.Stream, error) {
 	if ps := k.src.PageSize; ps > 0 && ps < batch {
 		batch = ps
 	}
-	return &identitiesStream{c: k.c, source: k.src.Name, spec: k.src.IdentityKeys, keys: keys, batch: batch}, nil
+	return &identitiesStream{c: k.c, source: k.src.Name, spec: k.src.IdentityKeys, keys: keys, batch: batch,
+		lookback: k.src.Lookback, now: k.clock()}, nil
 }
 
 // identityKey is one element of the request body.
@@ -82,11 +101,23 @@ func (s *identitiesStream) Fetch(ctx context.Context, req connectors.Request) (c
 				Message: "invalid identities cursor " + lenient.Clip(string(c))}
 		}
 	}
+	if cur.Started == nil { // the run's first batch: fix its scope
+		started := s.now().UTC()
+		cur.Started = &started
+		cur.Since = s.changedSince(req)
+	}
 	typ := strings.TrimSpace(s.spec.Type)
 	var b connectors.Batch
 	seen := map[[3]string]bool{}
 	for n := 0; n < max(req.Pages, 1) && !b.Done; n++ {
-		keys, next, err := s.keys.ListKeys(ctx, s.spec, cur.Keys, s.batch)
+		var keys []string
+		var next string
+		var err error
+		if changed, ok := s.keys.(connectors.ChangedKeyLister); ok && cur.Since != nil {
+			keys, next, err = changed.ListChangedKeys(ctx, s.spec, *cur.Since, cur.Keys, s.batch)
+		} else {
+			keys, next, err = s.keys.ListKeys(ctx, s.spec, cur.Keys, s.batch)
+		}
 		if err != nil {
 			return connectors.Batch{}, fmt.Errorf("%s: identities: list keys: %w", s.source, err)
 		}
@@ -125,7 +156,28 @@ func (s *identitiesStream) Fetch(ctx context.Context, req connectors.Request) (c
 		}
 	}
 	b.Next, _ = json.Marshal(cur)
+	if b.Done {
+		b.Commit, _ = json.Marshal(IdentitiesCommit{Started: *cur.Started})
+	}
 	return b, nil
+}
+
+// changedSince returns the lower bound of an incremental run (the last
+// complete run's start minus the lookback), or nil to resolve every key:
+// a full run, a first run, or keys without a change signal.
+func (s *identitiesStream) changedSince(req connectors.Request) *time.Time {
+	if req.Mode != connectors.Incremental || s.spec.FromSource == "" {
+		return nil
+	}
+	if _, ok := s.keys.(connectors.ChangedKeyLister); !ok {
+		return nil
+	}
+	var last IdentitiesCommit
+	if c := bytes.TrimSpace(req.Since); len(c) == 0 || json.Unmarshal(c, &last) != nil || last.Started.IsZero() {
+		return nil
+	}
+	since := last.Started.Add(-s.lookback).UTC()
+	return &since
 }
 
 // decodeIdentities reads a listMembershipByIdentities answer,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
@@ -253,3 +254,101 @@ func TestIdentitiesStreamNeeds(t *testing.T) {
 		t.Error("WithKeys(nil) kept the lister")
 	}
 }
+
+// changedKeys is a ChangedKeyLister over a fixed list: ListChangedKeys
+// returns only the keys in changed and records the bound it was given.
+type changedKeys struct {
+	sliceKeys
+	changed []string
+	mu2     sync.Mutex
+	since   []time.Time
+}
+
+func (c *changedKeys) ListChangedKeys(ctx context.Context, spec *config.KeySource, since time.Time, cursor string, limit int) ([]string, string, error) {
+	c.mu2.Lock()
+	c.since = append(c.since, since)
+	c.mu2.Unlock()
+	sub := &sliceKeys{keys: c.changed}
+	return sub.ListKeys(ctx, spec, cursor, limit)
+}
+
+// TestIdentitiesStreamScope: which keys a run resolves and what it
+// commits. Only an incremental run over a from_source key source with a
+// committed start time is narrowed, to members loaded since that start
+// minus the lookback; every finished run commits its own start time.
+func TestIdentitiesStreamScope(t *testing.T) {
+	t.Parallel()
+	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	last := clock.Add(-time.Hour)
+	commit := func(t time.Time) json.RawMessage {
+		b, _ := json.Marshal(IdentitiesCommit{Started: t})
+		return b
+	}
+	tests := []struct {
+		name      string
+		fromFile  bool
+		mode      connectors.Mode
+		since     json.RawMessage
+		wantKeys  int        // keys resolved
+		wantSince *time.Time // bound given to ListChangedKeys; nil: not called
+	}{
+		{name: "full", mode: connectors.Full, since: commit(last), wantKeys: 4},
+		{name: "first incremental", mode: connectors.Incremental, wantKeys: 4},
+		{name: "unreadable commit", mode: connectors.Incremental, since: json.RawMessage(`{"keys":"x"}`), wantKeys: 4},
+		{name: "incremental", mode: connectors.Incremental, since: commit(last), wantKeys: 1,
+			wantSince: ptr(last.Add(-10 * time.Minute))},
+		{name: "file keys: no change signal", fromFile: true, mode: connectors.Incremental, since: commit(last), wantKeys: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeVendor().handle(identitiesPath, func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, `{"rows":[]}`)
+			})
+			keys := &changedKeys{sliceKeys: sliceKeys{keys: []string{"a", "b", "c", "d"}}, changed: []string{"c"}}
+			k := newTestConnector(t, f, func(s *config.Source) {
+				s.Lookback = 10 * time.Minute
+				s.IdentityKeys = &config.KeySource{FromSource: "acme", Field: "mobile", Type: "mobile"}
+				if tt.fromFile {
+					s.IdentityKeys = &config.KeySource{File: "keys.txt", Type: "mobile"}
+				}
+			}).WithKeys(keys)
+			k.now = func() time.Time { return clock }
+			st, err := k.Stream("identities")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cursor json.RawMessage
+			items := int64(0)
+			for {
+				b, err := st.Fetch(context.Background(), connectors.Request{Mode: tt.mode, Cursor: cursor, Since: tt.since, Pages: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				items += b.Items
+				cursor = b.Next
+				if b.Done {
+					var c IdentitiesCommit
+					if err := json.Unmarshal(b.Commit, &c); err != nil || !c.Started.Equal(clock) {
+						t.Errorf("commit = %s (%v), want the run's start %s", b.Commit, err, clock)
+					}
+					break
+				}
+				if b.Commit != nil {
+					t.Errorf("commit %s before the run is done", b.Commit)
+				}
+			}
+			if items != int64(tt.wantKeys) {
+				t.Errorf("resolved %d keys, want %d", items, tt.wantKeys)
+			}
+			switch {
+			case tt.wantSince == nil && len(keys.since) > 0:
+				t.Errorf("ListChangedKeys called with %v, want every key listed", keys.since)
+			case tt.wantSince != nil && (len(keys.since) == 0 || !keys.since[0].Equal(*tt.wantSince)):
+				t.Errorf("ListChangedKeys bounds %v, want %s", keys.since, tt.wantSince)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -101,6 +101,8 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		sorted := true
 		prev := cur.Prev
 		below := false
+		pageStart := len(b.Rows)
+		var old []bool // per row of this page: updated before the bound
 		for i, raw := range page.Rows {
 			m, err := decodeMember(s.source, raw)
 			if err != nil {
@@ -108,6 +110,7 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			}
 			b.Rows = append(b.Rows, m)
 			b.Items++
+			old = append(old, false)
 			if lu := m.LastUpdated; lu != nil {
 				if cur.Max == nil || lu.After(*cur.Max) {
 					t := *lu
@@ -119,7 +122,7 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 					}
 					prev = lu
 					if since != nil && lu.Before(bound) {
-						below = true
+						below, old[i] = true, true
 					}
 				}
 			}
@@ -130,6 +133,16 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			cur = memberCursor{Order: "id", Page: 1, Max: cur.Max, Fallback: true}
 			b.Fallback = true
 		case below:
+			// the page was checked whole for its order; the members
+			// updated before the bound are unchanged: do not load them
+			// again (their new synced_at would mark them changed)
+			kept := b.Rows[:pageStart]
+			for i, r := range b.Rows[pageStart:] {
+				if !old[i] {
+					kept = append(kept, r)
+				}
+			}
+			b.Rows = kept
 			b.Done = true
 		case cur.Page == 1 && cur.Rows == 0 && mayBeCap(len(page.Rows), rows):
 			// A short first page is either the whole list or a vendor
