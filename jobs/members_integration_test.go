@@ -201,8 +201,8 @@ func TestMembersIncrementalBringsOnlyChanges(t *testing.T) {
 			want++
 		}
 	}
-	if min := uint64(len(changed) + len(created)); runs[0].Rows != want || want < min {
-		t.Errorf("incremental loaded %d rows: want %d (the %d changed and new members, and those at the cursor)", runs[0].Rows, want, min)
+	if least := uint64(len(changed) + len(created)); runs[0].Rows != want || want < least {
+		t.Errorf("incremental loaded %d rows: want %d (the %d changed and new members, and those at the cursor)", runs[0].Rows, want, least)
 	}
 }
 
