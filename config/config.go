@@ -89,7 +89,35 @@ type Source struct {
 	Credentials  Credentials `yaml:"credentials"`
 	MemberKeys   *KeySource  `yaml:"member_keys"`
 	IdentityKeys *KeySource  `yaml:"identity_keys"`
+
+	// Houcaller holds the Houcaller protocol choices the vendor documents
+	// loosely (kind houcaller only; filled with the defaults).
+	Houcaller *HoucallerOptions `yaml:"houcaller"`
 }
+
+// HoucallerOptions are Houcaller request details the vendor's document
+// leaves open (vendor-api.md §2); each default is the documented reading.
+type HoucallerOptions struct {
+	// MemberKeyAs is the field member keys are sent as: memberId (the
+	// Houcaller member id; default) or platformId (the member's WeChat
+	// openid, "平台ID").
+	MemberKeyAs string `yaml:"member_key_as"`
+	// PointsMonths is how many months before the current one a full
+	// points sync starts (the API takes one month per query); default 24.
+	PointsMonths int `yaml:"points_months"`
+	// MonthFormat is the Go time layout of the points `month` parameter,
+	// which the vendor documents only as a string; default "2006-01".
+	MonthFormat string `yaml:"month_format"`
+}
+
+// Houcaller option values and defaults.
+const (
+	HoucallerKeyMemberID         = "memberId"
+	HoucallerKeyPlatformID       = "platformId"
+	DefaultHoucallerPointsMonths = 24
+	DefaultHoucallerMonthFormat  = "2006-01"
+	MaxHoucallerPointsMonths     = 120
+)
 
 // Credentials of a source; which fields apply depends on the kind.
 type Credentials struct {

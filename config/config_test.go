@@ -71,6 +71,12 @@ func TestGoodConfigs(t *testing.T) {
 			if h.MemberKeys == nil || h.MemberKeys.FromSource != "acme-dmhub" || h.MemberKeys.Field != "c_houcaller_id" {
 				t.Errorf("member_keys = %+v", h.MemberKeys)
 			}
+			if o := h.Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "memberId", PointsMonths: 24, MonthFormat: "2006-01"}) {
+				t.Errorf("houcaller defaults = %+v", o)
+			}
+			if c.Sources[0].Houcaller != nil || c.Sources[2].Houcaller != nil {
+				t.Errorf("a houcaller block on another kind")
+			}
 			z := c.Sources[2]
 			if z.Credentials.Signer != "hmac-sha1" || z.MemberKeys.File != "zvcms-customers.txt" {
 				t.Errorf("zvcms = %+v", z)
@@ -91,6 +97,11 @@ func TestGoodConfigs(t *testing.T) {
 			if s.Timeout != 30*time.Second || s.Lookback != 10*time.Minute || s.FullSweepEvery != 168*time.Hour ||
 				strings.Join(s.EnabledStreams(), ",") != "members,points,experience,coupons,member_coupons,levels" {
 				t.Errorf("source defaults = %+v", s)
+			}
+		}},
+		{"houcaller-options.yaml", func(t *testing.T, c *Config) {
+			if o := c.Sources[0].Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "platformId", PointsMonths: 6, MonthFormat: "200601"}) {
+				t.Errorf("houcaller = %+v", o)
 			}
 		}},
 		{"url-and-env-number.yaml", func(t *testing.T, c *Config) {

@@ -72,6 +72,18 @@ func (c *Config) setDefaults() {
 			s.FullSweepEvery = 7 * 24 * time.Hour
 		}
 		if s.Kind == Houcaller {
+			if s.Houcaller == nil {
+				s.Houcaller = &HoucallerOptions{}
+			}
+			if s.Houcaller.MemberKeyAs == "" {
+				s.Houcaller.MemberKeyAs = HoucallerKeyMemberID
+			}
+			if s.Houcaller.PointsMonths == 0 {
+				s.Houcaller.PointsMonths = DefaultHoucallerPointsMonths
+			}
+			if s.Houcaller.MonthFormat == "" {
+				s.Houcaller.MonthFormat = DefaultHoucallerMonthFormat
+			}
 			if s.Credentials.DESMode == "" {
 				s.Credentials.DESMode = "ecb"
 			}
@@ -252,7 +264,33 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 	if err := c.validateCredentials(p, s); err != nil {
 		return err
 	}
+	if err := c.validateHoucaller(p, s); err != nil {
+		return err
+	}
 	return c.validateKeys(p, s)
+}
+
+// validateHoucaller checks the houcaller block: only for kind houcaller,
+// a known key field, a month count in range, a month format that writes
+// and reads back a year and a month.
+func (c *Config) validateHoucaller(p string, s *Source) error {
+	h := s.Houcaller
+	switch {
+	case h == nil:
+		return nil
+	case s.Kind != Houcaller:
+		return c.fieldErr(p+".houcaller", "applies to kind houcaller only, not %s", s.Kind)
+	case h.MemberKeyAs != HoucallerKeyMemberID && h.MemberKeyAs != HoucallerKeyPlatformID:
+		return c.fieldErr(p+".houcaller.member_key_as", "%q is neither %s nor %s", h.MemberKeyAs, HoucallerKeyMemberID, HoucallerKeyPlatformID)
+	case h.PointsMonths < 1 || h.PointsMonths > MaxHoucallerPointsMonths:
+		return c.fieldErr(p+".houcaller.points_months", "%d is out of range 1..%d", h.PointsMonths, MaxHoucallerPointsMonths)
+	}
+	probe := time.Date(2019, time.October, 1, 0, 0, 0, 0, time.UTC)
+	back, err := time.Parse(h.MonthFormat, probe.Format(h.MonthFormat))
+	if err != nil || back.Year() != 2019 || back.Month() != time.October {
+		return c.fieldErr(p+".houcaller.month_format", "%q is not a Go time layout of a year and a month (e.g. 2006-01 or 200601)", h.MonthFormat)
+	}
+	return nil
 }
 
 // credentialFields lists, per kind, the required and the optional

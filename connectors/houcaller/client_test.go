@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
 )
@@ -247,5 +250,44 @@ func TestTimestampFollowsTheClock(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"timestamp":"1714521600123"`) {
 		t.Fatalf("envelope %s", b)
+	}
+}
+
+// TestFactoryAppliesTheHoucallerBlock: the config's houcaller block reaches
+// the requests: the key field, the month format and the months back.
+func TestFactoryAppliesTheHoucallerBlock(t *testing.T) {
+	t.Parallel()
+	url, fv := pointsVendor(t)
+	src := testSourceConfig(url, testKey)
+	src.Houcaller = &config.HoucallerOptions{MemberKeyAs: config.HoucallerKeyPlatformID, PointsMonths: 1, MonthFormat: "200601"}
+	now := func() time.Time { return time.Date(2024, 3, 10, 1, 0, 0, 0, time.UTC) }
+	conn, err := Factory(src, connectors.Deps{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := conn.Stream(StreamPoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for req := (connectors.Request{Mode: connectors.Full, Partition: "oEv-It", Pages: 10}); ; {
+		b, err := st.Fetch(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Done {
+			break
+		}
+		req.Cursor = b.Next
+	}
+	var got []string
+	for _, c := range fv.Calls() {
+		var p scoParam
+		if err := json.Unmarshal([]byte(c.Param), &p); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.QueryType+" "+p.Month)
+	}
+	if s := strings.Join(got, ","); !strings.HasPrefix(s, "openId 202402,") || !strings.HasSuffix(s, "openId 202403") {
+		t.Fatalf("requests %s; want openId queries for 202402 then 202403", s)
 	}
 }

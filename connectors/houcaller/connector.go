@@ -24,11 +24,11 @@ type KeyField string
 const (
 	// KeyMemberID sends the key as `memberId` (the Houcaller member id,
 	// e.g. K1H93QDKI00B7). It is the default.
-	KeyMemberID KeyField = "memberId"
+	KeyMemberID KeyField = config.HoucallerKeyMemberID
 	// KeyPlatformID sends the key as `platformId` to listCpnItemByMember
 	// and as queryType "openId" to queryMemberScoRecordForShop: the
 	// coupon items call the member's WeChat openid its "平台ID" [S002].
-	KeyPlatformID KeyField = "platformId"
+	KeyPlatformID KeyField = config.HoucallerKeyPlatformID
 )
 
 // DefaultPageSize is the points page `limit` when the source sets no
@@ -36,13 +36,14 @@ const (
 const DefaultPageSize = 100
 
 // DefaultMonthsBack is how many months before the current one a full
-// points sync starts.
-const DefaultMonthsBack = 24
+// points sync starts (config houcaller.points_months).
+const DefaultMonthsBack = config.DefaultHoucallerPointsMonths
 
 // DefaultMonthLayout is the Go layout of the `month` parameter of
-// queryMemberScoRecordForShop. The vendor documents the field only as
-// "查询月份" (String); "2006-01" is an assumption (see doc.go).
-const DefaultMonthLayout = "2006-01"
+// queryMemberScoRecordForShop (config houcaller.month_format). The vendor
+// documents the field only as "查询月份" (String); "2006-01" is an
+// assumption (see doc.go).
+const DefaultMonthLayout = config.DefaultHoucallerMonthFormat
 
 type options struct {
 	key         KeyField
@@ -136,6 +137,9 @@ func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, er
 	var opts []Option
 	if deps.Now != nil {
 		opts = append(opts, WithClock(deps.Now))
+	}
+	if h := src.Houcaller; h != nil {
+		opts = append(opts, WithKeyField(KeyField(h.MemberKeyAs)), WithMonthsBack(h.PointsMonths), WithMonthLayout(h.MonthFormat))
 	}
 	k, err := New(src, hc, opts...)
 	if err != nil {

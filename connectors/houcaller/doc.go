@@ -55,11 +55,14 @@
 //     (begDate, endDate) are kept as "YYYY-MM-DD" text in start_date /
 //     end_date and also stored as instants: starts_at = 00:00:00 and
 //     ends_at = 23:59:59 of that China-local day, in UTC.
-//   - Member keys: sent as memberId by default; WithKeyField(KeyPlatformID)
+//   - Member keys: sent as memberId by default; config
+//     houcaller.member_key_as: platformId (WithKeyField(KeyPlatformID))
 //     sends them as platformId (coupons) and queryType "openId" (points).
 //   - Points month: the `month` parameter's format is undocumented
-//     ("查询月份", String); "2006-01" (e.g. 2024-05) by default,
-//     WithMonthLayout to change it. offset is a row offset ("起始位置") and
+//     ("查询月份", String); "2006-01" (e.g. 2024-05) by default, config
+//     houcaller.month_format (WithMonthLayout) to change it; a full run
+//     starts houcaller.points_months (default 24) months back. offset is a
+//     row offset ("起始位置") and
 //     limit the source's page_size, both sent as strings as typed.
 //     page.pages, when sent, also ends a month; without page, a short page
 //     does.
