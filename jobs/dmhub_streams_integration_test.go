@@ -220,7 +220,7 @@ func TestDMHubEveryStreamFullThenIncremental(t *testing.T) {
 // the lookback, and the table still equals the simulator's identities.
 func TestIdentitiesIncremental(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{members: 150, sourceYML: `    lookback: 1s
+	b := setup(t, setupOpts{members: 150, sourceYML: `    lookback: 1ms
     identity_keys: {from_source: acme-dmhub, field: mobile, type: mobile}`})
 	lookups := func() int64 { return b.sim.DMHub.Requests()["identity.list"] }
 	sync := func(what string, mode connectors.Mode) warehouse.Run {
@@ -241,14 +241,15 @@ func TestIdentitiesIncremental(t *testing.T) {
 	if got := lookups(); got != 3 || full.Items < 100 {
 		t.Fatalf("full: %d keys in %d look-ups, want every member's mobile in 3", full.Items, got)
 	}
-	// Each run's bound is the previous run's start minus the lookback
-	// (1s), so the members loaded just before it (here: all of them) are
-	// resolved once more; wait for the bound to pass them.
+	// Each run's bound is the previous run's start minus the lookback,
+	// in whole seconds (synced_at's precision), so the members loaded
+	// just before it (here: all of them) are resolved once more. After
+	// 1.2s, the first incremental run starts at least one whole second
+	// after the full load: the second one no longer sees that load.
 	time.Sleep(1200 * time.Millisecond)
 	sync("first incremental", connectors.Incremental)
-	time.Sleep(1200 * time.Millisecond)
-	// Now only the member at the members cursor (re-read: closed bound)
-	// was loaded since.
+	// Only the member at the members cursor (re-read: closed bound) was
+	// loaded since.
 	if r := sync("incremental without changes", connectors.Incremental); r.Items > 2 {
 		t.Errorf("no member changed: %d keys resolved (%d look-ups), want at most the one at the members cursor", r.Items, lookups())
 	}
