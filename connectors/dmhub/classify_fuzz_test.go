@@ -27,6 +27,13 @@ func FuzzClassify(f *testing.F) {
 	} {
 		f.Add(s.status, []byte(s.body), true)
 	}
+	// a vendor echoing the secret: in the code, an HTML title, across the
+	// 200-byte cut of an excerpt
+	for _, body := range []string{`{"error":{"code":"topsecret-123","message":"x"}}`, `<html><title>topsecret-123</title></html>`,
+		strings.Repeat("x", 195) + "topsecret-123"} {
+		f.Add(200, []byte(body), true)
+		f.Add(400, []byte(body), true)
+	}
 	c := testClient()
 	f.Fuzz(func(t *testing.T, status int, body []byte, get bool) {
 		if status < 100 || status > 599 {

@@ -225,7 +225,7 @@ func (c *Client) classify(op string, r *httpapi.Response) ([]byte, error) {
 	case env.ErrorCode != nil && env.ErrorCode.V != "0" && env.ErrorCode.V != "":
 		code, msg = env.ErrorCode.V, env.ErrorDescription.V
 	}
-	e.Code, e.Message = code, c.hc.Scrub(connectors.Truncate(msg, 200))
+	e.Code, e.Message = c.hc.Clip(code, 40), c.hc.Clip(msg, 200)
 	if code != "" || (r.Status >= 400 && isJSON) {
 		lower := strings.ToLower(msg)
 		switch {
@@ -248,7 +248,7 @@ func (c *Client) classify(op string, r *httpapi.Response) ([]byte, error) {
 	}
 	switch {
 	case httpapi.IsHTML(r.Body):
-		e.Class, e.Message = connectors.Retryable, httpapi.Excerpt(r.Body)+" instead of JSON"
+		e.Class, e.Message = connectors.Retryable, c.hc.Excerpt(r.Body)+" instead of JSON"
 		return nil, e
 	case !isJSON:
 		e.Class = connectors.Retryable

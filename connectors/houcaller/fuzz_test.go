@@ -88,6 +88,13 @@ func FuzzCipherDecrypt(f *testing.F) {
 // invariants, and never panic.
 func fuzzDecoder(f *testing.F, decode func(data json.RawMessage) ([]warehouse.Row, error)) {
 	k := newTestConnector(f, "http://vendor.test")
+	// a vendor echoing a secret: in the code, the message, an HTML title,
+	// and across the 200-byte cut of an excerpt
+	for _, body := range []string{`{"code":"` + testKey + `","msg":"bad ` + testKey + `"}`,
+		`<html><title>` + testKey + `</title></html>`, strings.Repeat("x", 195) + testKey} {
+		f.Add([]byte(body), uint16(200))
+		f.Add([]byte(body), uint16(400))
+	}
 	f.Fuzz(func(t *testing.T, body []byte, status uint16) {
 		st := int(status)
 		if st < 100 || st > 599 {
@@ -99,6 +106,11 @@ func fuzzDecoder(f *testing.F, decode func(data json.RawMessage) ([]warehouse.Ro
 			var ce *connectors.Error
 			if !errors.As(err, &ce) || ce.Class == 0 {
 				t.Fatalf("unclassified error %v", err)
+			}
+			for _, secret := range []string{testKey} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("the error reveals a secret: %v", err)
+				}
 			}
 			return
 		}

@@ -134,6 +134,13 @@ func (c *Client) Scrub(s string) string {
 	return s
 }
 
+// Clip scrubs s, then shortens it to n bytes for an error message (in
+// that order: a secret cut in two by the shortening would escape Scrub).
+func (c *Client) Clip(s string, n int) string { return connectors.Truncate(c.Scrub(s), n) }
+
+// Excerpt is Excerpt of the body with the secrets scrubbed first.
+func (c *Client) Excerpt(body []byte) string { return Excerpt([]byte(c.Scrub(string(body)))) }
+
 // CheckStatus classifies a non-2xx response: 429 is RateLimited (honouring
 // Retry-After), 408 and 5xx Retryable, 401/403 Auth, other 4xx Permanent.
 // It returns nil for 2xx; the vendor's body envelope is the connector's to
@@ -143,7 +150,7 @@ func (c *Client) CheckStatus(op string, r *Response) error {
 	if r.Status >= 200 && r.Status < 300 {
 		return nil
 	}
-	e := &connectors.Error{Source: c.Source, Op: op, Status: r.Status, Message: c.Scrub(Excerpt(r.Body))}
+	e := &connectors.Error{Source: c.Source, Op: op, Status: r.Status, Message: c.Excerpt(r.Body)}
 	switch {
 	case r.Status == http.StatusTooManyRequests:
 		e.Class = connectors.RateLimited

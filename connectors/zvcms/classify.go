@@ -73,22 +73,22 @@ func (c *Client) classify(op string, r *httpapi.Response) (json.RawMessage, erro
 	case len(body) == 0:
 		return nil, fail(connectors.Retryable, "empty response body (truncated?)")
 	case httpapi.IsHTML(body):
-		return nil, fail(connectors.Retryable, "HTML page instead of JSON: "+httpapi.Excerpt(body))
+		return nil, fail(connectors.Retryable, "HTML page instead of JSON: "+c.hc.Excerpt(body))
 	}
 	var env response
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fail(connectors.Retryable, "invalid or truncated JSON: "+httpapi.Excerpt(body))
+		return nil, fail(connectors.Retryable, "invalid or truncated JSON: "+c.hc.Excerpt(body))
 	}
 	if env.Code == nil || env.Code.Null || strings.TrimSpace(env.Code.V) == "" {
-		return nil, fail(connectors.Retryable, "response without a code: "+httpapi.Excerpt(body))
+		return nil, fail(connectors.Retryable, "response without a code: "+c.hc.Excerpt(body))
 	}
 	code := strings.TrimSpace(env.Code.V)
 	if n, err := lenient.ParseInt(code); err == nil && n == 0 {
 		return env.Data, nil
 	}
 	msg := strings.TrimSpace(string(env.Message))
-	e := fail(connectors.Permanent, connectors.Truncate(msg, 200))
-	e.Code = c.hc.Scrub(connectors.Truncate(code, 40))
+	e := fail(connectors.Permanent, c.hc.Clip(msg, 200))
+	e.Code = c.hc.Clip(code, 40)
 	switch {
 	case authFailure(msg):
 		e.Class = connectors.Auth

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/goccy/go-json"
@@ -47,6 +48,13 @@ func FuzzSigner(f *testing.F) {
 // invariants, and never panic.
 func fuzzDecoder(f *testing.F, decode func(data json.RawMessage) ([]warehouse.Row, error)) {
 	c := newTestConnector(f, "http://vendor.test").Client()
+	// a vendor echoing a secret: in the code, the message, an HTML title,
+	// and across the 200-byte cut of an excerpt
+	for _, body := range []string{`{"code":"` + testSecret + `","msg":"bad ` + testSecret + `"}`,
+		`<html><title>` + testSecret + `</title></html>`, strings.Repeat("x", 195) + testSecret} {
+		f.Add([]byte(body), uint16(200))
+		f.Add([]byte(body), uint16(400))
+	}
 	f.Fuzz(func(t *testing.T, body []byte, status uint16) {
 		st := int(status)
 		if st < 100 || st > 599 {
@@ -57,6 +65,11 @@ func fuzzDecoder(f *testing.F, decode func(data json.RawMessage) ([]warehouse.Ro
 			var ce *connectors.Error
 			if !errors.As(err, &ce) || ce.Class == 0 {
 				t.Fatalf("unclassified error %v", err)
+			}
+			for _, secret := range []string{testSecret, testGrantCode} {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("the error reveals a secret: %v", err)
+				}
 			}
 			return
 		}
