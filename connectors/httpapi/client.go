@@ -138,8 +138,9 @@ func (c *Client) Scrub(s string) string {
 // that order: a secret cut in two by the shortening would escape Scrub).
 func (c *Client) Clip(s string, n int) string { return connectors.Truncate(c.Scrub(s), n) }
 
-// Excerpt is Excerpt of the body with the secrets scrubbed first.
-func (c *Client) Excerpt(body []byte) string { return Excerpt([]byte(c.Scrub(string(body)))) }
+// Excerpt is a short single-line summary of a body for an error message
+// (the <title> of an HTML page), with the secrets scrubbed first.
+func (c *Client) Excerpt(body []byte) string { return excerpt([]byte(c.Scrub(string(body)))) }
 
 // CheckStatus classifies a non-2xx response: 429 is RateLimited (honouring
 // Retry-After), 408 and 5xx Retryable, 401/403 Auth, other 4xx Permanent.
@@ -194,8 +195,8 @@ func IsHTML(body []byte) bool {
 
 var titleRE = regexp.MustCompile(`(?is)<title>(.*?)</title>`)
 
-// Excerpt is a short single-line summary of a body for error messages.
-func Excerpt(body []byte) string {
+// excerpt summarizes a body; callers use Client.Excerpt, which scrubs.
+func excerpt(body []byte) string {
 	if IsHTML(body) {
 		if m := titleRE.FindSubmatch(body); m != nil {
 			return "HTML page: " + connectors.Truncate(string(m[1]), 80)
