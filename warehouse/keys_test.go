@@ -14,15 +14,22 @@ import (
 )
 
 // drain lists every key of spec, limit at a time, the way a member pass
-// streams them.
-func drain(t *testing.T, k *warehouse.KeyLister, spec *config.KeySource, limit int) ([]string, int) {
+// streams them: with ListKeys, or with ListChangedKeys when since is set.
+func drain(t *testing.T, k *warehouse.KeyLister, spec *config.KeySource, since time.Time, limit int) ([]string, int) {
 	t.Helper()
 	var all []string
 	cursor, calls := "", 0
 	for {
-		keys, next, err := k.ListKeys(context.Background(), spec, cursor, limit)
+		var keys []string
+		var next string
+		var err error
+		if since.IsZero() {
+			keys, next, err = k.ListKeys(context.Background(), spec, cursor, limit)
+		} else {
+			keys, next, err = k.ListChangedKeys(context.Background(), spec, since, cursor, limit)
+		}
 		if err != nil {
-			t.Fatalf("ListKeys(%+v): %v", spec, err)
+			t.Fatalf("listing keys of %+v (since %v): %v", spec, since, err)
 		}
 		calls++
 		if len(keys) > limit {
@@ -69,7 +76,7 @@ func TestKeyLister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, limit := range []int{1, 2, 100} {
-			got, calls := drain(t, k, &tt.spec, limit)
+			got, calls := drain(t, k, &tt.spec, time.Time{}, limit)
 			if strings.Join(got, ",") != tt.want {
 				t.Errorf("%s (limit %d) = %s, want %s", tt.name, limit, strings.Join(got, ","), tt.want)
 			}
@@ -177,19 +184,7 @@ func TestListChangedKeys(t *testing.T) {
 		{config.KeySource{File: "keys.txt"}, "x,y"},
 	}
 	for _, tt := range tests {
-		var got []string
-		cursor := ""
-		for {
-			keys, next, err := k.ListChangedKeys(ctx, &tt.spec, cut, cursor, 1)
-			if err != nil {
-				t.Fatalf("ListChangedKeys(%+v): %v", tt.spec, err)
-			}
-			got = append(got, keys...)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
+		got, _ := drain(t, k, &tt.spec, cut, 1)
 		if strings.Join(got, ",") != tt.want {
 			t.Errorf("ListChangedKeys(%+v, %s) = %s, want %s", tt.spec, cut, strings.Join(got, ","), tt.want)
 		}
