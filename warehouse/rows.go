@@ -1,6 +1,9 @@
 package warehouse
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -230,4 +233,50 @@ func (MemberState) Table() Table { return MemberSyncState }
 // Values implements Row.
 func (s MemberState) Values() []any {
 	return append(s.head(), s.Stream, s.MemberID, s.LastUpdated, s.Point)
+}
+
+// RejectedRecord is a row of `rejected_records`: a vendor record that did
+// not decode or did not fit its columns. A stream emits it in place of the
+// record and the run goes on; only a page that cannot be parsed at all
+// fails the task.
+type RejectedRecord struct {
+	Common
+	Stream    string
+	RecordKey string // the vendor's id of the record, or RejectedKey(raw)
+	Raw       string // the record as the vendor sent it (truncated to MaxRejectedRaw)
+	Error     string
+}
+
+// MaxRejectedRaw bounds the raw text kept of a rejected record.
+const MaxRejectedRaw = 64 << 10
+
+// RejectedKey is the record key of a rejected record without an id: the
+// hex SHA-256 of its raw text, so a replay stores it once after FINAL.
+func RejectedKey(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// NewRejected builds the rejected_records row of a record of stream that
+// failed with err; key "" is replaced by RejectedKey(raw).
+func NewRejected(source, stream, key string, raw []byte, err error) RejectedRecord {
+	if key == "" {
+		key = RejectedKey(raw)
+	}
+	if len(raw) > MaxRejectedRaw {
+		raw = raw[:MaxRejectedRaw]
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	return RejectedRecord{Common: Common{Source: source}, Stream: stream, RecordKey: key, Raw: strings.ToValidUTF8(string(raw), "\uFFFD"), Error: msg}
+}
+
+// Table implements Row.
+func (RejectedRecord) Table() Table { return RejectedRecords }
+
+// Values implements Row.
+func (r RejectedRecord) Values() []any {
+	return append(r.head(), r.Stream, r.RecordKey, r.Raw, r.Error)
 }

@@ -30,3 +30,7 @@ var (
 // MemberSyncState is the internal change-detection table of per-member
 // streams.
 var MemberSyncState = Table{"member_sync_state", cols("stream", "member_id", "last_updated", "point")}
+
+// RejectedRecords holds vendor records that could not be decoded or
+// stored; the run went on without them.
+var RejectedRecords = Table{"rejected_records", cols("stream", "record_key", "raw", "error")}

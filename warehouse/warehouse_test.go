@@ -33,7 +33,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 	// every CONTRACT.md table, plus checkpoints, member_sync_state and schema_migrations
 	want := "checkpoints,coupons,experience_ledger,levels,member_coupons,member_identities,member_sync_state,members," +
-		"outbound_writes,points_ledger,schema_migrations,sync_runs"
+		"outbound_writes,points_ledger,rejected_records,schema_migrations,sync_runs"
 	if names0 != want {
 		t.Errorf("tables = %s\nwant %s", names0, want)
 	}
