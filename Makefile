@@ -54,9 +54,9 @@ services-status: ## show whether the services run, their pids and ports
 	$(SERVICES) status
 
 .PHONY: test
-test: ## THE test command: services, gofmt, go vet, go test -race ./..., fuzz-short
+test: ## THE test command: services, gofmt, go vet, go mod tidy check, go test -race ./..., fuzz-short
 	$(SERVICES) up
-	$(WITH_SERVICES) $(MAKE) --no-print-directory fmt-check vet
+	$(WITH_SERVICES) $(MAKE) --no-print-directory fmt-check vet tidy-check
 	$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 30m ./...
 	$(WITH_SERVICES) $(MAKE) --no-print-directory fuzz-short
 
