@@ -47,6 +47,10 @@ type Envelope struct {
 	Data    []byte // the payload of a success
 	Code    string // the vendor's error code ("" when none)
 	Message string // the vendor's message
+	// Business says the envelope itself marks the error as a business
+	// error (zvcms: status true with a non-zero code): a code no rule
+	// knows is then Permanent instead of the policy's Unknown class.
+	Business bool
 }
 
 // Policy is how one vendor's responses are classified: its body decoding
@@ -99,7 +103,8 @@ func (p *Policy) rule(code, msg string) (Rule, bool) {
 //     408/5xx Retryable, 401/403 Auth, other 4xx Permanent);
 //  3. otherwise (2xx) an empty body, an HTML page, invalid JSON or a body
 //     without a code is Retryable (a gateway or a cut connection), and an
-//     error code no rule knows gets the policy's Unknown class.
+//     error code no rule knows is Permanent when the envelope marks it a
+//     business error, else gets the policy's Unknown class (Retryable).
 //
 // write says the request is not idempotent (Rule.Write applies); secrets
 // are scrubbed from the error in addition to the client's (e.g. the access
@@ -141,6 +146,8 @@ func (c *Client) Classify(op string, write bool, p *Policy, r *Response, secrets
 		return env.Data, nil
 	case env.Code == "":
 		e.Message = "response without a code: " + excerptOf(body)
+	case env.Business:
+		e.Class = connectors.Permanent
 	default:
 		e.Class = p.Unknown
 		if e.Class == 0 {
