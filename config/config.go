@@ -40,6 +40,12 @@ type ClickHouse struct {
 	Password Secret   `yaml:"password"`
 	// DialTimeout bounds connecting; default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxOpenConns bounds the connection pool of one process. Default:
+	// sized to the worker's concurrency, worker.concurrency × (the largest
+	// source concurrency + 1) + 2 (each running task may query once per
+	// concurrent member look-up, plus its run bookkeeping; 2 for the
+	// process itself), so tasks do not queue for connections.
+	MaxOpenConns int `yaml:"max_open_conns"`
 }
 
 // Worker tunes the queue worker. Every field is optional.
