@@ -62,6 +62,11 @@ type Worker struct {
 	MaxRetry int `yaml:"max_retry"`
 	// ShutdownTimeout bounds the drain on SIGTERM; default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RateLimitBudget is the total time one task may be sent back to the
+	// queue for rate limits (429, throttling codes) without counting as a
+	// failure; past it, each further rate limit counts against max_retry.
+	// Default 30m.
+	RateLimitBudget time.Duration `yaml:"rate_limit_budget"`
 }
 
 // Source is one vendor account.

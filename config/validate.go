@@ -15,8 +15,10 @@ import (
 // Bounds of the numeric settings.
 const (
 	MaxRateLimit = 1000 // requests per second per source
-	MaxPageSize  = 1000 // vendor rows per page
-	MaxWorkers   = 256  // tasks per worker process
+	// DefaultRateLimitBudget is worker.rate_limit_budget's default.
+	DefaultRateLimitBudget = 30 * time.Minute
+	MaxPageSize            = 1000 // vendor rows per page
+	MaxWorkers             = 256  // tasks per worker process
 )
 
 func (c *Config) setDefaults() {
@@ -50,6 +52,9 @@ func (c *Config) setDefaults() {
 	}
 	if w.ShutdownTimeout == 0 {
 		w.ShutdownTimeout = 30 * time.Second
+	}
+	if w.RateLimitBudget == 0 {
+		w.RateLimitBudget = DefaultRateLimitBudget
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -143,6 +148,9 @@ func (c *Config) validate() error {
 	}
 	if w.MaxRetry < 0 || w.MaxRetry > 100 {
 		return c.fieldErr("worker.max_retry", "%d is out of range 0..100", w.MaxRetry)
+	}
+	if w.RateLimitBudget < 0 {
+		return c.fieldErr("worker.rate_limit_budget", "must not be negative")
 	}
 	if w.ShutdownTimeout < 0 {
 		return c.fieldErr("worker.shutdown_timeout", "must not be negative")
