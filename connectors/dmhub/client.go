@@ -1,11 +1,9 @@
 package dmhub
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -140,19 +138,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 }
 
 func (c *Client) newRequest(ctx context.Context, op, method, u string, body []byte) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.src, Op: op,
-			Message: "cannot build the request (check base_url)"}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
+	return c.hc.NewJSONRequest(ctx, op, method, u, body)
 }
 
 // endpointOf replaces the id segments of a path (any segment with a digit)

@@ -56,24 +56,9 @@ var policy = httpapi.Policy{
 // responses.
 type response struct {
 	Code *lenient.String `json:"code"`
-	Msg  text            `json:"msg"`
-	Smg  text            `json:"smg"`
+	Msg  httpapi.Text    `json:"msg"`
+	Smg  httpapi.Text    `json:"smg"`
 	Data json.RawMessage `json:"data"`
-}
-
-// text is a message field: a string, number or bool as text; any other
-// JSON value is kept as its raw text, so an odd message never turns a
-// vendor error into a decode error.
-type text string
-
-func (t *text) UnmarshalJSON(b []byte) error {
-	var s lenient.String
-	if err := s.UnmarshalJSON(b); err == nil {
-		*t = text(s.V)
-		return nil
-	}
-	*t = text(b)
-	return nil
 }
 
 // parseEnvelope: code 0 (number or string) is success; any other code is
@@ -81,11 +66,12 @@ func (t *text) UnmarshalJSON(b []byte) error {
 // (Classify makes it Retryable: not the vendor's answer).
 func parseEnvelope(body []byte) httpapi.Envelope {
 	var env response
-	if json.Unmarshal(body, &env) != nil || env.Code == nil || env.Code.Null || strings.TrimSpace(env.Code.V) == "" {
+	_ = json.Unmarshal(body, &env) // valid JSON; a wrong shape has no code
+	code, present, success := httpapi.ParseCode(env.Code)
+	switch {
+	case !present:
 		return httpapi.Envelope{}
-	}
-	code := strings.TrimSpace(env.Code.V)
-	if n, err := lenient.ParseInt(code); err == nil && n == 0 {
+	case success:
 		return httpapi.Envelope{OK: true, Data: env.Data}
 	}
 	msg := strings.TrimSpace(string(env.Msg))

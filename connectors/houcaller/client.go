@@ -85,14 +85,7 @@ func (c *Client) Call(ctx context.Context, method string, params any) (json.RawM
 				return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
 					Message: "cannot build the request envelope", Err: err}
 			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/openapi/v1/"+method, bytes.NewReader(body))
-			if err != nil {
-				return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
-					Message: "cannot build the request (check base_url)"}
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json")
-			return req, nil
+			return c.hc.NewJSONRequest(ctx, op, http.MethodPost, c.base+"/openapi/v1/"+method, body)
 		}})
 }
 

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -161,6 +163,25 @@ func (c *Client) attempt(ctx context.Context, r Request) ([]byte, error) {
 		c.Observer.Request(c.Source, ep, MetricClass(err), statusOf(err, resp), c.now().Sub(start))
 	}
 	return out, err
+}
+
+// NewJSONRequest builds an attempt's request with a JSON body (nil: none).
+// A URL that does not parse is a Permanent error naming base_url.
+func (c *Client) NewJSONRequest(ctx context.Context, op, method, url string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.Source, Op: op,
+			Message: "cannot build the request (check base_url)"}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
 }
 
 func (c *Client) now() time.Time {

@@ -54,22 +54,8 @@ var policy = httpapi.Policy{
 type response struct {
 	Status  *lenient.String `json:"status"`
 	Code    *lenient.String `json:"code"`
-	Message text            `json:"message"`
+	Message httpapi.Text    `json:"message"`
 	Data    json.RawMessage `json:"data"`
-}
-
-// text is a message field: a string, number or bool as text; any other
-// JSON value is kept as its raw text.
-type text string
-
-func (t *text) UnmarshalJSON(b []byte) error {
-	var s lenient.String
-	if err := s.UnmarshalJSON(b); err == nil {
-		*t = text(s.V)
-		return nil
-	}
-	*t = text(b)
-	return nil
 }
 
 // parseEnvelope: code "0" (string or number) is success, whatever
@@ -77,11 +63,12 @@ func (t *text) UnmarshalJSON(b []byte) error {
 // status is false [S003].
 func parseEnvelope(body []byte) httpapi.Envelope {
 	var env response
-	if json.Unmarshal(body, &env) != nil || env.Code == nil || env.Code.Null || strings.TrimSpace(env.Code.V) == "" {
+	_ = json.Unmarshal(body, &env) // valid JSON; a wrong shape has no code
+	code, present, success := httpapi.ParseCode(env.Code)
+	switch {
+	case !present:
 		return httpapi.Envelope{}
-	}
-	code := strings.TrimSpace(env.Code.V)
-	if n, err := lenient.ParseInt(code); err == nil && n == 0 {
+	case success:
 		return httpapi.Envelope{OK: true, Data: env.Data}
 	}
 	system := env.Status != nil && strings.EqualFold(strings.TrimSpace(env.Status.V), "false")

@@ -1,7 +1,6 @@
 package zvcms
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strconv"
@@ -112,14 +111,7 @@ func (c *Client) post(ctx context.Context, op, path string, idempotent bool, env
 				return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
 					Message: "cannot build the request envelope", Err: err}
 			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-			if err != nil {
-				return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
-					Message: "cannot build the request (check base_url)"}
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json")
-			return req, nil
+			return c.hc.NewJSONRequest(ctx, op, http.MethodPost, c.base+path, body)
 		}})
 }
 
