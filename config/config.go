@@ -83,6 +83,12 @@ type Source struct {
 	PageSize int `yaml:"page_size"`
 	// Timeout bounds one vendor HTTP request; default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// RequestAttempts is how often a failed vendor read (busy, 5xx,
+	// timeout, cut body, unknown error code) is tried in place, the first
+	// attempt included, with capped exponential backoff, before the task
+	// fails and goes back to the queue; default 4, 1 disables in-place
+	// retries. Writes are never retried in place.
+	RequestAttempts int `yaml:"request_attempts"`
 	// Lookback widens every incremental lower bound, so records written
 	// late or with a skewed clock are not lost at a cursor boundary;
 	// default 10m.

@@ -67,6 +67,9 @@ func (c *Config) setDefaults() {
 		if s.Timeout == 0 {
 			s.Timeout = 30 * time.Second
 		}
+		if s.RequestAttempts == 0 {
+			s.RequestAttempts = 4
+		}
 		if s.Lookback == 0 && !c.isSet(fmt.Sprintf("sources[%d].lookback", i)) {
 			s.Lookback = 10 * time.Minute
 		}
@@ -284,6 +287,9 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 	}
 	if s.PageSize < 1 || s.PageSize > MaxPageSize {
 		return c.fieldErr(p+".page_size", "%d is out of range 1..%d", s.PageSize, MaxPageSize)
+	}
+	if s.RequestAttempts < 1 || s.RequestAttempts > 10 {
+		return c.fieldErr(p+".request_attempts", "%d is out of range 1..10", s.RequestAttempts)
 	}
 	if s.Timeout < 0 || s.Timeout > 10*time.Minute {
 		return c.fieldErr(p+".timeout", "%s is out of range (0, 10m]", s.Timeout)

@@ -51,11 +51,13 @@ type Client struct {
 	Rand  func(n int64) int64
 }
 
-// NewClient is the HTTP client of one source: its timeout, and the rate
+// NewClient is the HTTP client of one source: its timeout, its in-place
+// retry budget (request_attempts), the Observer of deps, and the rate
 // limit shared through Redis by every worker process of the deployment
 // (none when deps has no Redis, as in unit tests).
 func NewClient(src *config.Source, deps connectors.Deps) *Client {
-	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout, Observer: deps.Observer}
+	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout, Observer: deps.Observer,
+		Retry: Retry{Attempts: src.RequestAttempts}}
 	if deps.Redis != nil {
 		hc.Limiter = NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit)
 	}
