@@ -118,7 +118,7 @@ func (c *Client) Classify(op string, write bool, p *Policy, r *Response, secrets
 	valid := len(body) > 0 && json.Valid(body)
 	var env Envelope
 	if valid {
-		env = p.Parse(body)
+		env = p.Parse(r.Body)
 	}
 	if !env.OK && (env.Code != "" || env.Message != "") {
 		e.Code, e.Message = clip(env.Code, 40), clip(env.Message, 200)
