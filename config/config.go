@@ -40,6 +40,12 @@ type ClickHouse struct {
 	Password Secret   `yaml:"password"`
 	// DialTimeout bounds connecting; default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxOpenConns bounds the connection pool of one process. Default:
+	// sized to the worker's concurrency, worker.concurrency × (the largest
+	// source concurrency + 1) + 2 (each running task may query once per
+	// concurrent member look-up, plus its run bookkeeping; 2 for the
+	// process itself), so tasks do not queue for connections.
+	MaxOpenConns int `yaml:"max_open_conns"`
 }
 
 // Worker tunes the queue worker. Every field is optional.
@@ -56,6 +62,11 @@ type Worker struct {
 	MaxRetry int `yaml:"max_retry"`
 	// ShutdownTimeout bounds the drain on SIGTERM; default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RateLimitBudget is the total time one task may be sent back to the
+	// queue for rate limits (429, throttling codes) without counting as a
+	// failure; past it, each further rate limit counts against max_retry.
+	// Default 30m.
+	RateLimitBudget time.Duration `yaml:"rate_limit_budget"`
 }
 
 // Source is one vendor account.
@@ -72,6 +83,12 @@ type Source struct {
 	PageSize int `yaml:"page_size"`
 	// Timeout bounds one vendor HTTP request; default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// RequestAttempts is how often a failed vendor read (busy, 5xx,
+	// timeout, cut body, unknown error code) is tried in place, the first
+	// attempt included, with capped exponential backoff, before the task
+	// fails and goes back to the queue; default 4, 1 disables in-place
+	// retries. Writes are never retried in place.
+	RequestAttempts int `yaml:"request_attempts"`
 	// Lookback widens every incremental lower bound, so records written
 	// late or with a skewed clock are not lost at a cursor boundary;
 	// default 10m.

@@ -51,6 +51,10 @@ func Parse(name string, data []byte, lookup LookupFunc) (*Config, error) {
 		return nil, err
 	}
 	if err := root.Decode(c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			return nil, c.typeErr(te.Errors[0])
+		}
 		return nil, yamlErr(name, data, err)
 	}
 	c.setDefaults()
@@ -219,6 +223,76 @@ func (c *Config) line(path string) int {
 // fieldErr reports a validation error at a field path, with its line.
 func (c *Config) fieldErr(path, format string, args ...any) error {
 	return c.errf(path, c.line(path), format, args...)
+}
+
+var typeErrRE = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `.*`)? into (.+)$")
+
+// typeErr rewrites a yaml.v3 type error ("line 6: cannot unmarshal !!str
+// `s3cret-...` into int") without the value, which may be (a prefix of) a
+// secret put in the wrong field: "config: FILE:6: sources[0].page_size:
+// expected an integer, got a string (the value is not shown)". The field
+// is named when one field alone starts on that line.
+func (c *Config) typeErr(msg string) error {
+	m := typeErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return c.errf("", 0, "a value has the wrong type (the value is not shown)")
+	}
+	line, _ := strconv.Atoi(m[1])
+	path := ""
+	for p, l := range c.lines {
+		if l != line {
+			continue
+		}
+		switch {
+		case path == "" || strings.HasPrefix(p, path):
+			path = p // the deepest path on the line
+		case !strings.HasPrefix(path, p):
+			return c.errf("", line, "expected %s, got %s (the value is not shown)", goTypeName(m[3]), yamlTagName(m[2]))
+		}
+	}
+	return c.errf(path, line, "expected %s, got %s (the value is not shown)", goTypeName(m[3]), yamlTagName(m[2]))
+}
+
+func yamlTagName(tag string) string {
+	switch tag {
+	case "!!str":
+		return "a string"
+	case "!!int":
+		return "an integer"
+	case "!!float":
+		return "a number"
+	case "!!bool":
+		return "true or false"
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping"
+	case "!!null":
+		return "null"
+	}
+	return "a " + strings.TrimPrefix(tag, "!!")
+}
+
+func goTypeName(t string) string {
+	switch t {
+	case "int", "int64", "int32", "uint", "uint64", "uint32":
+		return "an integer"
+	case "float64", "float32":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "string", "config.Secret", "config.Kind":
+		return "a string"
+	case "time.Duration":
+		return "a duration such as 30s or 10m"
+	}
+	if strings.HasPrefix(t, "[]") {
+		return "a list"
+	}
+	if strings.HasPrefix(t, "map[") || strings.HasPrefix(t, "config.") {
+		return "a mapping"
+	}
+	return t
 }
 
 var yamlLine = regexp.MustCompile(`^line (\d+): `)

@@ -15,8 +15,10 @@ import (
 // Bounds of the numeric settings.
 const (
 	MaxRateLimit = 1000 // requests per second per source
-	MaxPageSize  = 1000 // vendor rows per page
-	MaxWorkers   = 256  // tasks per worker process
+	// DefaultRateLimitBudget is worker.rate_limit_budget's default.
+	DefaultRateLimitBudget = 30 * time.Minute
+	MaxPageSize            = 1000 // vendor rows per page
+	MaxWorkers             = 256  // tasks per worker process
 )
 
 func (c *Config) setDefaults() {
@@ -45,15 +47,18 @@ func (c *Config) setDefaults() {
 	if w.PagesPerTask == 0 {
 		w.PagesPerTask = 10
 	}
-	if w.MaxRetry == 0 {
+	if w.MaxRetry == 0 && !c.isSet("worker.max_retry") {
 		w.MaxRetry = 8
 	}
 	if w.ShutdownTimeout == 0 {
 		w.ShutdownTimeout = 30 * time.Second
 	}
+	if w.RateLimitBudget == 0 {
+		w.RateLimitBudget = DefaultRateLimitBudget
+	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		if s.RateLimit == 0 {
+		if s.RateLimit == 0 && !c.isSet(fmt.Sprintf("sources[%d].rate_limit", i)) {
 			s.RateLimit = 5
 		}
 		if s.PageSize == 0 {
@@ -62,7 +67,10 @@ func (c *Config) setDefaults() {
 		if s.Timeout == 0 {
 			s.Timeout = 30 * time.Second
 		}
-		if s.Lookback == 0 {
+		if s.RequestAttempts == 0 {
+			s.RequestAttempts = 4
+		}
+		if s.Lookback == 0 && !c.isSet(fmt.Sprintf("sources[%d].lookback", i)) {
 			s.Lookback = 10 * time.Minute
 		}
 		if s.Concurrency == 0 {
@@ -95,6 +103,28 @@ func (c *Config) setDefaults() {
 			s.Credentials.Signer = "hmac-sha1"
 		}
 	}
+	if c.ClickHouse.MaxOpenConns == 0 {
+		c.ClickHouse.MaxOpenConns = DefaultMaxOpenConns(c.Worker.Concurrency, c.Sources)
+	}
+}
+
+// DefaultMaxOpenConns sizes the ClickHouse pool of a worker process that
+// runs `concurrency` tasks at once: concurrency × (the largest source
+// concurrency + 1) + 2.
+func DefaultMaxOpenConns(concurrency int, sources []Source) int {
+	fan := 1
+	for _, s := range sources {
+		fan = max(fan, s.Concurrency)
+	}
+	return max(concurrency, 1)*(fan+1) + 2
+}
+
+// isSet reports whether the file set the field at path (even to zero):
+// zero is a valid setting of some fields (lookback, max_retry), distinct
+// from "unset, use the default".
+func (c *Config) isSet(path string) bool {
+	_, ok := c.lines[path]
+	return ok
 }
 
 var (
@@ -109,6 +139,9 @@ func (c *Config) validate() error {
 	if err := c.validateClickHouse(); err != nil {
 		return err
 	}
+	if n := c.ClickHouse.MaxOpenConns; n < 1 || n > 10000 {
+		return c.fieldErr("clickhouse.max_open_conns", "%d is out of range 1..10000", n)
+	}
 	w := c.Worker
 	if w.Concurrency < 1 || w.Concurrency > MaxWorkers {
 		return c.fieldErr("worker.concurrency", "%d is out of range 1..%d", w.Concurrency, MaxWorkers)
@@ -118,6 +151,9 @@ func (c *Config) validate() error {
 	}
 	if w.MaxRetry < 0 || w.MaxRetry > 100 {
 		return c.fieldErr("worker.max_retry", "%d is out of range 0..100", w.MaxRetry)
+	}
+	if w.RateLimitBudget < 0 {
+		return c.fieldErr("worker.rate_limit_budget", "must not be negative")
 	}
 	if w.ShutdownTimeout < 0 {
 		return c.fieldErr("worker.shutdown_timeout", "must not be negative")
@@ -246,11 +282,14 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 		}
 		seen[st] = true
 	}
-	if s.RateLimit <= 0 || s.RateLimit > MaxRateLimit {
+	if !(s.RateLimit > 0 && s.RateLimit <= MaxRateLimit) { // NaN fails both
 		return c.fieldErr(p+".rate_limit", "%v is out of range (0, %d] requests per second", s.RateLimit, MaxRateLimit)
 	}
 	if s.PageSize < 1 || s.PageSize > MaxPageSize {
 		return c.fieldErr(p+".page_size", "%d is out of range 1..%d", s.PageSize, MaxPageSize)
+	}
+	if s.RequestAttempts < 1 || s.RequestAttempts > 10 {
+		return c.fieldErr(p+".request_attempts", "%d is out of range 1..10", s.RequestAttempts)
 	}
 	if s.Timeout < 0 || s.Timeout > 10*time.Minute {
 		return c.fieldErr(p+".timeout", "%s is out of range (0, 10m]", s.Timeout)

@@ -15,24 +15,32 @@ import (
 var ErrNotFound = errors.New("not found")
 
 // Class says what the caller should do about an error. Every vendor
-// response is classified exactly once, where its cause is known (the
-// connector's client), into one of these classes; jobs maps the classes
-// onto asynq retry behaviour in one place.
+// response is classified exactly once, by httpapi.Client.Classify with the
+// vendor's table (its package's classify.go), into one of these classes;
+// jobs/retry.go maps the classes onto asynq retry behaviour in one place.
+// docs/errors.md is the policy.
 type Class int
 
 // The error classes.
 const (
-	// Retryable errors (5xx, timeouts, truncated bodies, HTML error pages)
-	// are retried with exponential backoff.
+	// Retryable errors (5xx, timeouts, truncated bodies, HTML error pages,
+	// busy/internal/unknown vendor codes, a superseded access token) are
+	// retried in place a few times (idempotent reads), then by the queue
+	// with exponential backoff, max_retry times; then the run fails with
+	// the error.
 	Retryable Class = iota + 1
 	// RateLimited errors (HTTP 429, throttling codes) are retried after
-	// the vendor's Retry-After without counting as a failure.
+	// the vendor's Retry-After without counting as a failure, within a
+	// time budget per task (worker.rate_limit_budget).
 	RateLimited
 	// Permanent errors (other 4xx, business errors, bad records) are not
 	// retried.
 	Permanent
-	// Auth errors are credentials the vendor rejects (wrong app secret,
-	// DES key or signature). They are permanent: retrying cannot help.
+	// Auth errors are credentials the vendor rejects (the DM Hub token
+	// endpoint refusing appid/secret, a Houcaller DES key or channel, a
+	// zvcms signature or grant code; an HTTP 401/403). An access token
+	// the API rejects is not Auth (it is retried with a newer token).
+	// They are permanent: retrying cannot help.
 	Auth
 )
 

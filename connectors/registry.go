@@ -30,6 +30,9 @@ type Deps struct {
 	// Keys streams member keys for connectors that look members up one by
 	// one (member_keys); nil when unavailable.
 	Keys KeyLister
+	// Observer is told about every vendor HTTP attempt (metrics); nil:
+	// none.
+	Observer Observer
 }
 
 // KeyLister lists member keys of a key source, in batches.

@@ -8,23 +8,52 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
-// This file is the one place where error classes become asynq behaviour:
+// This file is the one place where error classes become asynq behaviour
+// (docs/errors.md):
+//   - every error gets one class (classOf): a vendor error keeps the class
+//     the connector's table gave it (httpapi.Classify); a ClickHouse error
+//     gets warehouse.ClassifyError's (bad data or statement: permanent;
+//     connection, timeout, busy server: retryable); anything else is
+//     retryable;
 //   - Permanent and Auth errors skip retries (the task is archived, i.e.
-//     dead-lettered, and the run marked failed);
+//     dead-lettered, and the run marked failed with the error);
 //   - RateLimited errors are retried after the vendor's Retry-After and do
-//     not count against MaxRetry (isFailure);
-//   - everything else is retried with capped exponential backoff and jitter.
+//     not count against max_retry (isFailure), within a time budget per
+//     task (worker.rate_limit_budget, default 30m, counted in Redis by task
+//     id, chargeRateLimit): past it, each further rate limit is a Retryable
+//     error that counts, so a task throttled for ever ends after max_retry
+//     more attempts with the reason;
+//   - Retryable errors (after the in-place retries of httpapi) are retried
+//     with capped exponential backoff and jitter, max_retry times, then
+//     the task is archived and the run failed with the last error.
+
+// classOf is the class of any error a task returns.
+func classOf(err error) connectors.Class {
+	var ce *connectors.Error
+	if errors.As(err, &ce) {
+		return ce.Class
+	}
+	switch warehouse.ClassifyError(err) {
+	case warehouse.ErrorPermanent:
+		return connectors.Permanent
+	case warehouse.ErrorRetryable:
+		return connectors.Retryable
+	}
+	return connectors.ClassOf(err)
+}
 
 // classifyForQueue wraps permanent errors with asynq.SkipRetry.
 func classifyForQueue(err error) error {
 	if err == nil || errors.Is(err, asynq.SkipRetry) {
 		return err
 	}
-	switch connectors.ClassOf(err) {
+	switch classOf(err) {
 	case connectors.Permanent, connectors.Auth:
 		return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
 	}
@@ -33,7 +62,7 @@ func classifyForQueue(err error) error {
 
 // isFailure reports whether err counts against the task's retry budget.
 func isFailure(err error) bool {
-	return connectors.ClassOf(err) != connectors.RateLimited
+	return classOf(err) != connectors.RateLimited
 }
 
 // retryDelay is the asynq RetryDelayFunc: Retry-After for rate limits,
@@ -59,4 +88,57 @@ func finalFailure(ctx context.Context, err error) bool {
 	n, ok1 := asynq.GetRetryCount(ctx)
 	m, ok2 := asynq.GetMaxRetry(ctx)
 	return ok1 && ok2 && n >= m
+}
+
+// rateLimitLedger counts, per task id in Redis, the time a task was sent
+// back to the queue for rate limits.
+type rateLimitLedger struct {
+	rdb    redis.UniversalClient // nil: no budget
+	prefix string                // e.g. "<namespace>:ratelimit-waits:"
+	budget time.Duration
+}
+
+// chargeRateLimit charges the rate-limit wait err asks for to the task of
+// ctx (see charge); it is the handler boundary's first step.
+func chargeRateLimit(ctx context.Context, l rateLimitLedger, err error) error {
+	id, ok := asynq.GetTaskID(ctx)
+	if !ok {
+		return err
+	}
+	return l.charge(ctx, id, err)
+}
+
+// charge adds the Retry-After of a RateLimited err to the task's total;
+// once the total passes the budget the error is returned as Retryable (it
+// counts against max_retry), with the reason in its message. Other errors
+// pass unchanged, and so does err when Redis cannot count (the queue's
+// own bound then applies).
+func (l rateLimitLedger) charge(ctx context.Context, taskID string, err error) error {
+	d, ok := connectors.RetryAfter(err)
+	if !ok || l.rdb == nil || l.budget <= 0 {
+		return err
+	}
+	d = max(d, time.Second)
+	key := l.prefix + taskID
+	var total *redis.IntCmd
+	_, rerr := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		total = p.IncrBy(ctx, key, d.Milliseconds())
+		p.Expire(ctx, key, 7*24*time.Hour)
+		return nil
+	})
+	if rerr != nil {
+		return err
+	}
+	spent := time.Duration(total.Val()) * time.Millisecond
+	if spent <= l.budget {
+		return err
+	}
+	var ce *connectors.Error
+	errors.As(err, &ce)
+	out := *ce
+	out.Class = connectors.Retryable
+	out.RetryAfter = 0
+	out.Message = fmt.Sprintf("%s (rate-limited for %s in total, over the task's budget of %s: counted as a failure)",
+		ce.Message, spent.Round(time.Second), l.budget)
+	return &out
 }

@@ -24,7 +24,8 @@ func (e *Engine) Mux() *asynq.ServeMux {
 func (e *Engine) classifyAndLog(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		start := time.Now()
-		err := classifyForQueue(next.ProcessTask(ctx, t))
+		err := classifyForQueue(chargeRateLimit(ctx, rateLimitLedger{rdb: e.Deps.Redis,
+			prefix: e.Deps.Namespace + ":ratelimit-waits:", budget: e.Config.Worker.RateLimitBudget}, next.ProcessTask(ctx, t)))
 		if err != nil && !errors.Is(err, context.Canceled) {
 			final := finalFailure(ctx, err)
 			e.Log.Warn("task failed", "type", t.Type(), "final", final, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)

@@ -29,7 +29,9 @@ type Warehouse struct {
 }
 
 // Open connects (native protocol) and pings. It does not need the
-// database to exist: every statement names it explicitly.
+// database to exist: every statement names it explicitly. The pool holds
+// cfg.MaxOpenConns connections (config sizes it to the worker's
+// concurrency), all of them kept idle between tasks.
 func Open(ctx context.Context, cfg config.ClickHouse) (*Warehouse, error) {
 	opts := &clickhouse.Options{
 		Addr: cfg.Addr,
@@ -38,8 +40,8 @@ func Open(ctx context.Context, cfg config.ClickHouse) (*Warehouse, error) {
 			"max_execution_time": 300,
 		},
 		DialTimeout:     cfg.DialTimeout,
-		MaxOpenConns:    8,
-		MaxIdleConns:    4,
+		MaxOpenConns:    poolSize(cfg.MaxOpenConns),
+		MaxIdleConns:    poolSize(cfg.MaxOpenConns),
 		ConnMaxLifetime: time.Hour,
 	}
 	conn, err := clickhouse.Open(opts)
@@ -57,6 +59,15 @@ func Open(ctx context.Context, cfg config.ClickHouse) (*Warehouse, error) {
 		w.legacy = true
 	}
 	return w, nil
+}
+
+// poolSize is the configured pool size (config.ClickHouse.MaxOpenConns,
+// sized to the worker's concurrency), 8 when built in code without one.
+func poolSize(n int) int {
+	if n <= 0 {
+		return 8
+	}
+	return n
 }
 
 // Close releases the connections.

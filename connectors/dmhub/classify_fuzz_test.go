@@ -55,7 +55,7 @@ func FuzzClassify(f *testing.F) {
 		if !errors.As(err, &ce) {
 			t.Fatalf("classify(%d, %q): %T %v, want *connectors.Error", status, body, err, err)
 		}
-		if ce.Class == 0 && !errors.Is(err, errTokenRejected) {
+		if ce.Class == 0 && !errors.Is(err, httpapi.ErrTokenRejected) {
 			t.Fatalf("classify(%d, %q): %v has no class", status, body, err)
 		}
 		if strings.Contains(err.Error(), "topsecret-123") {

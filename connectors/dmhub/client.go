@@ -1,12 +1,9 @@
 package dmhub
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,8 +19,9 @@ import (
 )
 
 // Client calls the DM Hub loyalty v1 API for one source: it attaches the
-// shared access token, classifies every response in one place (classify)
-// and refreshes the token once when the vendor rejects it.
+// shared access token, has every response classified by httpapi with DM
+// Hub's table (classify.go), and when the vendor rejects the token (expired,
+// or superseded by a newer token of the app) retries with the newest one.
 type Client struct {
 	src    string
 	base   string
@@ -53,24 +51,15 @@ func NewClient(src *config.Source, hc *httpapi.Client) *Client {
 func (c *Client) UseTokens(t TokenSource) { c.tokens = t }
 
 // FetchToken asks /security/accesstoken for a new token. Rejected
-// credentials are an Auth error.
+// credentials are an Auth error; this is the only Auth error of DM Hub.
 func (c *Client) FetchToken(ctx context.Context) (string, time.Duration, error) {
 	q := url.Values{"grant_type": {"client_credentials"}, "appid": {c.appID}, "secret": {c.secret}}
 	const op = "GET /security/accesstoken"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/security/accesstoken?"+q.Encode(), nil)
+	body, err := c.hc.Call(ctx, httpapi.Request{Op: op, Idempotent: true, Policy: &tokenPolicy,
+		New: func(ctx context.Context) (*http.Request, error) {
+			return c.newRequest(ctx, op, http.MethodGet, c.base+"/security/accesstoken?"+q.Encode(), nil)
+		}})
 	if err != nil {
-		return "", 0, fmt.Errorf("%s: %s: %w", c.src, op, err)
-	}
-	resp, err := c.hc.Do(ctx, op, req)
-	if err != nil {
-		return "", 0, err
-	}
-	body, err := c.classify(op, resp)
-	if err != nil {
-		var ce *connectors.Error
-		if errors.As(err, &ce) && (ce.Class == connectors.Permanent || errors.Is(err, errTokenRejected)) {
-			ce.Class = connectors.Auth // the token endpoint rejects only credentials
-		}
 		return "", 0, err
 	}
 	var t struct {
@@ -78,206 +67,96 @@ func (c *Client) FetchToken(ctx context.Context) (string, time.Duration, error) 
 		ExpiresIn   lenient.Int `json:"expires_in"`
 	}
 	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
-		return "", 0, &connectors.Error{Class: connectors.Retryable, Source: c.src, Op: op, Status: resp.Status,
+		return "", 0, &connectors.Error{Class: connectors.Retryable, Source: c.src, Op: op, Status: http.StatusOK,
 			Message: "no access_token in the response"}
 	}
 	return t.AccessToken, time.Duration(t.ExpiresIn.V) * time.Second, nil
 }
 
-// errTokenRejected marks a response that rejected our access token.
-var errTokenRejected = errors.New("access token rejected")
-
-// Get calls path with query q and returns the classified body. A rejected
-// token is invalidated and the call repeated once with a fresh token; a
-// second rejection is an Auth error.
+// Get calls path with query q and returns the body of a success. Failed
+// reads are retried in place (httpapi.Client.Call); a rejected token is
+// replaced by the newest one (see call).
 func (c *Client) Get(ctx context.Context, path string, q url.Values) ([]byte, error) {
 	return c.call(ctx, http.MethodGet, path, q, nil)
 }
 
-// Post sends body as JSON to path.
+// Post sends body as JSON to path. Only the POSTs that read
+// (idempotentPost) are retried in place; a write is sent once (besides a
+// resend after the vendor rejected its token, which it did before doing
+// anything).
 func (c *Client) Post(ctx context.Context, path string, body []byte) ([]byte, error) {
 	return c.call(ctx, http.MethodPost, path, nil, body)
 }
 
-// Blip retries: a few short, jittered retries inside one task for
-// transient failures; anything longer is left to the queue's backoff.
-const (
-	blipRetries  = 3
-	blipBase     = 200 * time.Millisecond
-	maxInlineRAW = 3 * time.Second // longer Retry-After waits go back to the queue
-)
-
-func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, error) {
-	var out []byte
-	var err error
-	for i := 0; ; i++ {
-		out, err = c.callOnce(ctx, method, path, q, body)
-		if err == nil || i == blipRetries || ctx.Err() != nil {
-			return out, err
-		}
-		var wait time.Duration
-		switch connectors.ClassOf(err) {
-		case connectors.Retryable:
-			wait = blipBase << i
-			wait += time.Duration(rand.Int64N(int64(wait)))
-		case connectors.RateLimited:
-			d, _ := connectors.RetryAfter(err)
-			if d > maxInlineRAW {
-				return out, err
-			}
-			wait = d
-		default:
-			return out, err
-		}
-		if method != http.MethodGet && !idempotentPost(path) {
-			return out, err // a write may have reached the vendor: the outbound layer decides
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return out, err
-		case <-t.C:
-		}
-	}
-}
+// MaxTokenRetries bounds how often one request is repeated with a newer
+// token after the vendor rejected the one it carried.
+const MaxTokenRetries = 4
 
 // idempotentPost lists POST endpoints that only read.
 func idempotentPost(path string) bool {
 	return path == "/loyalty/v1/membershipService/listMembershipByIdentities"
 }
 
-func (c *Client) callOnce(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, error) {
+// call sends one API request. A token rejection (by code, see classify.go)
+// means another process refreshed the app's token (DM Hub keeps one live
+// token per app) or it expired: the token is forgotten if it is still the
+// stored one, and the request repeated with the newest token, up to
+// MaxTokenRetries times; then it is a Retryable error (not Auth: only the
+// token endpoint rejects credentials).
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, error) {
 	op := method + " " + path
-	if q == nil {
-		q = url.Values{}
+	r := httpapi.Request{Op: op, Endpoint: method + " " + endpointOf(path), Policy: &apiPolicy,
+		Idempotent: method == http.MethodGet || idempotentPost(path)}
+	qq := url.Values{}
+	for k, v := range q {
+		qq[k] = v
 	}
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.Token(ctx)
 		if err != nil {
 			return nil, err
 		}
-		q.Set("access_token", tok)
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
+		qq.Set("access_token", tok)
+		u := c.base + path + "?" + qq.Encode()
+		r.Secrets = []string{tok}
+		r.New = func(ctx context.Context) (*http.Request, error) { return c.newRequest(ctx, op, method, u, body) }
+		out, err := c.hc.Call(ctx, r)
+		if !errors.Is(err, httpapi.ErrTokenRejected) {
+			return out, err
 		}
-		req, err := http.NewRequestWithContext(ctx, method, c.base+path+"?"+q.Encode(), rd)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", c.src, op, err)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := c.hc.Do(ctx, op, req)
-		if err != nil {
-			return nil, err
-		}
-		out, err := c.classify(op, resp)
-		if errors.Is(err, errTokenRejected) {
-			if attempt == 0 {
-				if ierr := c.tokens.Invalidate(ctx, tok); ierr != nil {
-					return nil, ierr
-				}
-				continue
-			}
+		if attempt == MaxTokenRetries {
 			var ce *connectors.Error
 			if errors.As(err, &ce) {
-				ce.Class = connectors.Auth
+				ce.Message += fmt.Sprintf(" (rejected %d tokens in a row)", attempt+1)
 			}
+			return nil, err
 		}
-		return out, err
+		if ierr := c.tokens.Invalidate(ctx, tok); ierr != nil {
+			return nil, ierr
+		}
 	}
 }
 
-// envelope is the error part of any DM Hub body: {"error":{code,message}}
-// on the API, {"error_code","error_description"} on the token endpoint
-// (and some 500s). Codes arrive as strings or numbers.
-type envelope struct {
-	Error *struct {
-		Code    lenient.String `json:"code"`
-		Message lenient.String `json:"message"`
-	} `json:"error"`
-	ErrorCode        *lenient.String `json:"error_code"`
-	ErrorDescription lenient.String  `json:"error_description"`
+func (c *Client) newRequest(ctx context.Context, op, method, u string, body []byte) (*http.Request, error) {
+	return c.hc.NewJSONRequest(ctx, op, method, u, body)
 }
 
-// tokenCodes are error codes that mean "bad or expired access token".
-var tokenCodes = map[string]bool{"40001": true, "40014": true, "41001": true, "42001": true, "401": true, "401001": true}
+// endpointOf replaces the id segments of a path (any segment with a digit)
+// by {id}, for low-cardinality metrics.
+func endpointOf(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if strings.ContainsAny(s, "0123456789") && i > 3 {
+			segs[i] = "{id}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
 
-// classify is the one place that decides what a DM Hub response means:
-// success (the body), or a *connectors.Error that is Retryable (5xx, HTML
-// pages, truncated or invalid JSON), RateLimited (429 with Retry-After, or
-// a throttling error body), Permanent (other 4xx, business errors such as
-// 409000 even inside HTTP 200), or a token rejection (errTokenRejected,
-// which the caller turns into one refresh and then Auth).
+// classify classifies one response of the loyalty API (tests and fuzzing;
+// Call does the same for every attempt).
 func (c *Client) classify(op string, r *httpapi.Response) ([]byte, error) {
-	e := &connectors.Error{Source: c.src, Op: op, Status: r.Status}
-	isJSON := json.Valid(r.Body)
-	var env envelope
-	if isJSON {
-		_ = json.Unmarshal(r.Body, &env) // best effort: the body may be an array
-	}
-	code, msg := "", ""
-	switch {
-	case env.Error != nil:
-		code, msg = env.Error.Code.V, env.Error.Message.V
-	case env.ErrorCode != nil && env.ErrorCode.V != "0" && env.ErrorCode.V != "":
-		code, msg = env.ErrorCode.V, env.ErrorDescription.V
-	}
-	e.Code, e.Message = c.hc.Clip(code, 40), c.hc.Clip(msg, 200)
-	if code != "" || (r.Status >= 400 && isJSON) {
-		lower := strings.ToLower(msg)
-		switch {
-		case tokenCodes[code] || strings.Contains(lower, "token") || strings.Contains(msg, "令牌"):
-			e.Class, e.Err = connectors.Permanent, errTokenRejected
-			return nil, e
-		case r.Status == http.StatusTooManyRequests || code == "429" || strings.Contains(lower, "too many") ||
-			strings.Contains(lower, "rate limit") || strings.Contains(lower, "frequen") || strings.Contains(msg, "频繁"):
-			e.Class = connectors.RateLimited
-			e.RetryAfter = httpapi.ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
-			return nil, e
-		}
-	}
-	if err := c.hc.CheckStatus(op, r); err != nil {
-		var se *connectors.Error
-		if errors.As(err, &se) && code != "" {
-			se.Code, se.Message = e.Code, e.Message
-		}
-		return nil, err
-	}
-	switch {
-	case httpapi.IsHTML(r.Body):
-		e.Class, e.Message = connectors.Retryable, c.hc.Excerpt(r.Body)+" instead of JSON"
-		return nil, e
-	case !isJSON:
-		e.Class = connectors.Retryable
-		e.Message = fmt.Sprintf("invalid or truncated JSON (%d bytes)", len(r.Body))
-		return nil, e
-	case code != "" && (permanentCodes[code] || !strings.HasPrefix(op, "GET ")):
-		e.Class = connectors.Permanent
-		return nil, e
-	case code != "":
-		// An undocumented error on a read (e.g. a bare 409000 "error
-		// info"): reads are safe to repeat, so retry a bounded number
-		// of times before giving up.
-		e.Class = connectors.Retryable
-		return nil, e
-	}
-	return r.Body, nil
-}
-
-// permanentCodes are the documented errors that no retry can fix
-// (vendor-api.md §1.3).
-var permanentCodes = map[string]bool{
-	"400001": true, "400005": true, "409200": true, "409224": true, "409225": true, "C0002": true, "40004": true,
-}
-
-// IsNotFound reports a DM Hub "not found" (409200, or a 500 with 40201,
-// which DM Hub returns for a deleted id).
-func IsNotFound(err error) bool {
-	var ce *connectors.Error
-	return errors.As(err, &ce) && (ce.Code == "409200" || ce.Code == "40201")
+	return c.hc.Classify(op, !strings.HasPrefix(op, "GET "), &apiPolicy, r)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

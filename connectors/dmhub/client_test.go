@@ -27,6 +27,7 @@ func TestClassify(t *testing.T) {
 		body      string
 		class     connectors.Class // 0 = success
 		token     bool             // a token rejection
+		notFound  bool             // IsNotFound
 		wantInErr string
 	}{
 		{name: "rows", status: 200, body: `{"rows":[{"id":1}]}`},
@@ -38,13 +39,19 @@ func TestClassify(t *testing.T) {
 		{name: "error in 200, number code", status: 200, body: `{"error":{"code":409224,"message":"Identity is last one"}}`,
 			class: connectors.Permanent, wantInErr: "code 409224"},
 		{name: "not found in 200", status: 200, body: `{"error":{"code":"409200","message":"not found"}}`,
-			class: connectors.Permanent, wantInErr: "409200"},
+			class: connectors.Permanent, notFound: true, wantInErr: "409200"},
 		{name: "bad params, string error_code", status: 200, body: `{"error_code":"40004","error_description":"the params is illegal"}`,
 			class: connectors.Permanent, wantInErr: "the params is illegal"},
 		{name: "invalid token in 200", status: 200, body: `{"error":{"code":"401001","message":"invalid access_token"}}`,
-			class: connectors.Permanent, token: true},
-		{name: "invalid token by message", status: 200, body: `{"error_code":99,"error_description":"access token expired"}`,
-			class: connectors.Permanent, token: true},
+			class: connectors.Retryable, token: true},
+		{name: "token rejection is by code, not by the word token", status: 200, body: `{"error_code":99,"error_description":"access token expired"}`,
+			class: connectors.Retryable, wantInErr: "undocumented error code"},
+		{name: "the word token in a business error", status: 200, body: `{"error":{"code":"400001","message":"Invalid token(abc)!"}}`,
+			class: connectors.Permanent, wantInErr: "code 400001"},
+		{name: "busy in 200", status: 200, body: `{"error":{"code":"500123","message":"系统繁忙"}}`,
+			class: connectors.Retryable, wantInErr: "系统繁忙"},
+		{name: "undocumented code on a write", op: "POST /loyalty/v1/deal", status: 200, body: `{"error":{"code":"123","message":"x"}}`,
+			class: connectors.Retryable, wantInErr: "undocumented error code"},
 		{name: "500 permission", status: 500, body: `{"error_code":40201,"error_description":"permission is not enough"}`,
 			class: connectors.Retryable, wantInErr: "HTTP 500: code 40201"},
 		{name: "502 html", status: 502, body: `<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>`,
@@ -89,6 +96,9 @@ func TestClassify(t *testing.T) {
 			}
 			if got := connectors.ClassOf(err); got != tt.class {
 				t.Errorf("class = %s, want %s (%v)", got, tt.class, err)
+			}
+			if got := IsNotFound(err); got != tt.notFound {
+				t.Errorf("IsNotFound = %v, want %v (%v)", got, tt.notFound, err)
 			}
 			if got := isTokenErr(err); got != tt.token {
 				t.Errorf("token rejection = %v, want %v (%v)", got, tt.token, err)

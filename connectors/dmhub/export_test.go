@@ -1,5 +1,9 @@
 package dmhub
 
-import "errors"
+import (
+	"errors"
 
-func isTokenErr(err error) bool { return errors.Is(err, errTokenRejected) }
+	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
+)
+
+func isTokenErr(err error) bool { return errors.Is(err, httpapi.ErrTokenRejected) }

@@ -14,24 +14,39 @@ import (
 // TokenStore keeps one DM Hub access token per app in Redis, shared by
 // every worker process: DM Hub allows one live token per app, so a token
 // fetched by one process invalidates the others'. Refreshes are
-// single-flight across processes (a Redis lock) and happen Margin before
-// expiry, or after the vendor rejected the current token.
+// single-flight across processes (a Redis lock) and happen ahead of expiry
+// by a fraction of the token's own lifetime (see Margin), or after the
+// vendor rejected the current token (Invalidate).
 type TokenStore struct {
-	rdb    redis.UniversalClient
-	key    string
-	lock   string
-	fetch  FetchFunc
-	Margin time.Duration // refresh this long before expiry; default 5m
-	Now    func() time.Time
+	rdb   redis.UniversalClient
+	key   string
+	lock  string
+	fetch FetchFunc
+	// RefreshFraction is the part of a token's lifetime before its expiry
+	// at which it is refreshed (default 0.2: a 10 s token after 8 s, a
+	// 2 h token after 1 h 55 min, because of MaxMargin).
+	RefreshFraction float64
+	// MaxMargin caps the refresh margin of long-lived tokens (default 5m).
+	MaxMargin time.Duration
+	Now       func() time.Time
 	// LockTTL bounds how long a crashed refresher blocks the others.
 	LockTTL time.Duration
 }
+
+// Token lifetime defaults.
+const (
+	DefaultRefreshFraction = 0.2
+	DefaultMaxMargin       = 5 * time.Minute
+	// DefaultTokenTTL is assumed when the vendor sends no expires_in.
+	DefaultTokenTTL = 7200 * time.Second
+)
 
 // FetchFunc asks the vendor for a new token and its lifetime.
 type FetchFunc func(ctx context.Context) (token string, ttl time.Duration, err error)
 
 type storedToken struct {
 	Token     string    `json:"token"`
+	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -39,7 +54,21 @@ type storedToken struct {
 // include the namespace and app id, never the secret).
 func NewTokenStore(rdb redis.UniversalClient, keyPrefix string, fetch FetchFunc) *TokenStore {
 	return &TokenStore{rdb: rdb, key: keyPrefix + ":token", lock: keyPrefix + ":token-lock", fetch: fetch,
-		Margin: 5 * time.Minute, Now: time.Now, LockTTL: 30 * time.Second}
+		RefreshFraction: DefaultRefreshFraction, MaxMargin: DefaultMaxMargin, Now: time.Now, LockTTL: 30 * time.Second}
+}
+
+// Margin is how long before its expiry a token of lifetime ttl is
+// refreshed: RefreshFraction of ttl, at most MaxMargin.
+func (s *TokenStore) Margin(ttl time.Duration) time.Duration {
+	f := s.RefreshFraction
+	if f <= 0 || f >= 1 {
+		f = DefaultRefreshFraction
+	}
+	m := time.Duration(float64(ttl) * f)
+	if s.MaxMargin > 0 {
+		m = min(m, s.MaxMargin)
+	}
+	return m
 }
 
 func (s *TokenStore) load(ctx context.Context) (storedToken, bool, error) {
@@ -58,11 +87,11 @@ func (s *TokenStore) load(ctx context.Context) (storedToken, bool, error) {
 }
 
 func (s *TokenStore) fresh(t storedToken) bool {
-	return s.Now().Add(s.Margin).Before(t.ExpiresAt)
+	return s.Now().Add(s.Margin(t.ExpiresAt.Sub(t.IssuedAt))).Before(t.ExpiresAt)
 }
 
-// Token returns a token that is valid for at least Margin, fetching a new
-// one when needed. Concurrent callers in any process wait for the one
+// Token returns the app's token while it is outside its refresh margin,
+// fetching a new one otherwise. Concurrent callers in any process wait for the one
 // refresh in flight instead of each invalidating the others' token.
 func (s *TokenStore) Token(ctx context.Context) (string, error) {
 	wait := 50 * time.Millisecond
@@ -103,9 +132,10 @@ func (s *TokenStore) refresh(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if ttl <= 0 {
-		ttl = 7200 * time.Second
+		ttl = DefaultTokenTTL
 	}
-	b, _ := json.Marshal(storedToken{Token: tok, ExpiresAt: s.Now().Add(ttl)})
+	now := s.Now()
+	b, _ := json.Marshal(storedToken{Token: tok, IssuedAt: now, ExpiresAt: now.Add(ttl)})
 	if err := s.rdb.Set(ctx, s.key, b, ttl).Err(); err != nil {
 		return "", err
 	}

@@ -64,29 +64,29 @@ func (c *Client) Envelope(params any) ([]byte, error) {
 	})
 }
 
+// readMethods are the openapi methods that only read: they are retried in
+// place (httpapi.Client.Call); any other method is sent once.
+var readMethods = map[string]bool{
+	MethodListCpnItemByMember: true, MethodQueryScoRecord: true, MethodListCpnForShop: true,
+	"getCpnDetailByIds": true, "listCpnForStcPro": true, "getLastSendCpnItem": true,
+}
+
 // Call POSTs params to {base_url}/openapi/v1/{method} and returns the
 // `data` of a successful response (nil when the vendor sent none). Every
-// failure is a *connectors.Error (see classify), except context
-// cancellation.
+// failure is a *connectors.Error (classified by httpapi with this
+// package's table), except context cancellation. Each attempt gets a fresh
+// envelope (timestamp).
 func (c *Client) Call(ctx context.Context, method string, params any) (json.RawMessage, error) {
 	op := opName(method)
-	body, err := c.Envelope(params)
-	if err != nil {
-		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
-			Message: "cannot build the request envelope", Err: err}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/openapi/v1/"+method, bytes.NewReader(body))
-	if err != nil {
-		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
-			Message: "cannot build the request (check base_url)"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(ctx, op, req)
-	if err != nil {
-		return nil, err
-	}
-	return c.classify(op, resp)
+	return c.hc.Call(ctx, httpapi.Request{Op: op, Idempotent: readMethods[method], Policy: &policy,
+		New: func(ctx context.Context) (*http.Request, error) {
+			body, err := c.Envelope(params)
+			if err != nil {
+				return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
+					Message: "cannot build the request envelope", Err: err}
+			}
+			return c.hc.NewJSONRequest(ctx, op, http.MethodPost, c.base+"/openapi/v1/"+method, body)
+		}})
 }
 
 func opName(method string) string { return "POST /openapi/v1/" + method }

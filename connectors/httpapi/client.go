@@ -1,7 +1,9 @@
-// Package httpapi is the HTTP plumbing shared by the vendor connectors: a
-// rate limiter shared across worker processes, timeouts, bounded body
-// reads, secret redaction, and the status-level part of error
-// classification. Vendor body envelopes are classified by each connector.
+// Package httpapi is the HTTP edge shared by the vendor connectors: a rate
+// limiter shared across worker processes, timeouts, bounded body reads, no
+// redirects to another host, secret redaction, the one response classifier
+// of every vendor (Classify, driven by each vendor's Policy tables), bounded
+// in-place retries of idempotent reads (Call) and the metrics seam
+// (Observer). docs/errors.md is the policy.
 package httpapi
 
 import (
@@ -38,15 +40,24 @@ type Client struct {
 	MaxBody int64         // default DefaultMaxBody
 	// Secrets are scrubbed from every error message this client builds.
 	Secrets []string
-	// Stats, when set, counts requests.
-	Stats *Stats
+	// Retry is the in-place retry budget of idempotent calls (Call).
+	Retry Retry
+	// Observer, when set, is told about every attempt Call makes.
+	Observer Observer
+	// Now, Sleep and Rand replace the clock, the backoff wait and the
+	// jitter source in tests (nil: the real ones).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	Rand  func(n int64) int64
 }
 
-// NewClient is the HTTP client of one source: its timeout, and the rate
+// NewClient is the HTTP client of one source: its timeout, its in-place
+// retry budget (request_attempts), the Observer of deps, and the rate
 // limit shared through Redis by every worker process of the deployment
 // (none when deps has no Redis, as in unit tests).
 func NewClient(src *config.Source, deps connectors.Deps) *Client {
-	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout}
+	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout, Observer: deps.Observer,
+		Retry: Retry{Attempts: src.RequestAttempts}}
 	if deps.Redis != nil {
 		hc.Limiter = NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit)
 	}
@@ -75,19 +86,21 @@ func (c *Client) Do(ctx context.Context, op string, req *http.Request) (*Respons
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	hc := http.Client{}
+	if c.HTTP != nil {
+		hc = *c.HTTP
 	}
-	if c.Stats != nil {
-		c.Stats.Add(1)
-	}
+	hc.CheckRedirect = sameHostOnly(hc.CheckRedirect)
 	resp, err := hc.Do(req.WithContext(ctx))
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return nil, err // shutdown: not a vendor problem
 		}
-		return nil, &connectors.Error{Class: connectors.Retryable, Source: c.Source, Op: op, Err: c.redact(err)}
+		class := connectors.Retryable
+		if errors.Is(err, ErrRedirectElsewhere) {
+			class = connectors.Permanent // base_url is wrong or the vendor moved: retrying cannot help
+		}
+		return nil, &connectors.Error{Class: class, Source: c.Source, Op: op, Err: c.redact(err)}
 	}
 	defer resp.Body.Close()
 	limit := c.MaxBody
@@ -104,6 +117,30 @@ func (c *Client) Do(ctx context.Context, op string, req *http.Request) (*Respons
 			Message: fmt.Sprintf("response body larger than %d bytes", limit)}
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// ErrRedirectElsewhere is wrapped by the error of a vendor response that
+// redirects to another host (or from https to http): it is never followed,
+// so credentials in the query or body never leave for another server.
+var ErrRedirectElsewhere = errors.New("redirect to another host refused")
+
+// sameHostOnly wraps a CheckRedirect policy (nil: Go's default of 10
+// redirects) so that only redirects to the same scheme and host are
+// followed.
+func sameHostOnly(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if req.URL.Host != first.Host || (req.URL.Scheme != first.Scheme && req.URL.Scheme != "https") {
+			return fmt.Errorf("%w (%s://%s)", ErrRedirectElsewhere, req.URL.Scheme, req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // redact removes the query string (access tokens) from *url.Error and
@@ -155,7 +192,7 @@ func (c *Client) CheckStatus(op string, r *Response) error {
 	switch {
 	case r.Status == http.StatusTooManyRequests:
 		e.Class = connectors.RateLimited
-		e.RetryAfter = ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = ParseRetryAfter(r.Header.Get("Retry-After"), c.now())
 	case r.Status == http.StatusRequestTimeout || r.Status >= 500:
 		e.Class = connectors.Retryable
 	case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden:

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -51,12 +50,3 @@ func (l *RedisLimiter) Wait(ctx context.Context) error {
 		}
 	}
 }
-
-// Stats counts requests; safe for concurrent use.
-type Stats struct{ n atomic.Int64 }
-
-// Add counts n requests.
-func (s *Stats) Add(n int64) { s.n.Add(n) }
-
-// Load returns the count.
-func (s *Stats) Load() int64 { return s.n.Load() }

@@ -1,7 +1,6 @@
 package zvcms
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strconv"
@@ -24,7 +23,7 @@ const (
 
 // Client calls the zvcms openapi for one source: it signs every request,
 // POSTs the V3 or V2 envelope and classifies the response in one place
-// (classify). It is safe for concurrent use.
+// (httpapi, with the table of classify.go). It is safe for concurrent use.
 type Client struct {
 	source    string
 	base      string
@@ -85,47 +84,35 @@ func (c *Client) EnvelopeV2(action string, params any) ([]byte, error) {
 		Timestamp: f.Timestamp, Nonce: f.Nonce, Action: action, Params: params})
 }
 
+// writePaths are the V3 paths and V2 actions that change data: they are
+// sent once; every other call reads and is retried in place
+// (httpapi.Client.Call).
+var writePaths = map[string]bool{"crm/points/addCustomerPoints": true}
+
 // CallV3 POSTs params to {base_url}/v3/{path} (e.g. path
 // "crm/coupon/getCustomerCoupons") and returns the `data` of a successful
-// response.
+// response. Each attempt is signed anew.
 func (c *Client) CallV3(ctx context.Context, path string, params any) (json.RawMessage, error) {
-	op := "POST /v3/" + path
-	body, err := c.EnvelopeV3(params)
-	if err != nil {
-		return nil, c.buildError(op, err)
-	}
-	return c.post(ctx, op, "/v3/"+path, body)
+	return c.post(ctx, "POST /v3/"+path, "/v3/"+path, !writePaths[path], func() ([]byte, error) { return c.EnvelopeV3(params) })
 }
 
 // CallV2 POSTs action with params to {base_url}/api/v2 and returns the
-// `data` of a successful response.
+// `data` of a successful response. Each attempt is signed anew.
 func (c *Client) CallV2(ctx context.Context, action string, params any) (json.RawMessage, error) {
-	op := "POST /api/v2 " + action
-	body, err := c.EnvelopeV2(action, params)
-	if err != nil {
-		return nil, c.buildError(op, err)
-	}
-	return c.post(ctx, op, "/api/v2", body)
+	return c.post(ctx, "POST /api/v2 "+action, "/api/v2", !writePaths[action],
+		func() ([]byte, error) { return c.EnvelopeV2(action, params) })
 }
 
-func (c *Client) post(ctx context.Context, op, path string, body []byte) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
-			Message: "cannot build the request (check base_url)"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(ctx, op, req)
-	if err != nil {
-		return nil, err
-	}
-	return c.classify(op, resp)
-}
-
-func (c *Client) buildError(op string, err error) error {
-	return &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
-		Message: "cannot build the request envelope", Err: err}
+func (c *Client) post(ctx context.Context, op, path string, idempotent bool, envelope func() ([]byte, error)) (json.RawMessage, error) {
+	return c.hc.Call(ctx, httpapi.Request{Op: op, Idempotent: idempotent, Policy: &policy,
+		New: func(ctx context.Context) (*http.Request, error) {
+			body, err := envelope()
+			if err != nil {
+				return nil, &connectors.Error{Class: connectors.Permanent, Source: c.source, Op: op,
+					Message: "cannot build the request envelope", Err: err}
+			}
+			return c.hc.NewJSONRequest(ctx, op, http.MethodPost, c.base+path, body)
+		}})
 }
 
 // trimBase drops trailing slashes of a base URL.

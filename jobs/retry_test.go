@@ -1,0 +1,74 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/hibiken/asynq"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
+)
+
+// TestClassForQueue: the one mapping of every error class, ClickHouse
+// errors included, onto asynq.
+func TestClassForQueue(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		err       error
+		skipRetry bool
+		failure   bool
+	}{
+		{"vendor permanent", &connectors.Error{Class: connectors.Permanent}, true, true},
+		{"vendor auth", &connectors.Error{Class: connectors.Auth}, true, true},
+		{"vendor retryable", &connectors.Error{Class: connectors.Retryable}, false, true},
+		{"vendor rate-limited", &connectors.Error{Class: connectors.RateLimited, RetryAfter: time.Second}, false, false},
+		{"clickhouse bad data", fmt.Errorf("load: %w", &clickhouse.Exception{Code: 41, Message: "Cannot parse datetime"}), true, true},
+		{"clickhouse timeout", fmt.Errorf("load: %w", &clickhouse.Exception{Code: 159}), false, true},
+		{"clickhouse pool", clickhouse.ErrAcquireConnTimeout, false, true},
+		{"unknown", errors.New("x"), false, true},
+	}
+	for _, tt := range tests {
+		got := classifyForQueue(tt.err)
+		if errors.Is(got, asynq.SkipRetry) != tt.skipRetry {
+			t.Errorf("%s: SkipRetry = %v, want %v", tt.name, !tt.skipRetry, tt.skipRetry)
+		}
+		if isFailure(tt.err) != tt.failure {
+			t.Errorf("%s: isFailure = %v, want %v", tt.name, !tt.failure, tt.failure)
+		}
+	}
+}
+
+// TestRateLimitBudget: rate-limited retries do not count until the task
+// has waited more than its budget in total; then they count, with the
+// reason.
+func TestRateLimitBudget(t *testing.T) {
+	t.Parallel()
+	cfg, rdb := warehousetest.Redis(t)
+	l := rateLimitLedger{rdb: rdb, prefix: cfg.Namespace + ":rlw:", budget: time.Minute}
+	ctx := context.Background()
+	limited := &connectors.Error{Class: connectors.RateLimited, Source: "acme", Op: "GET /x", Status: 429, RetryAfter: 20 * time.Second}
+	for i, want := range []bool{false, false, false, true, true} { // 20s, 40s, 60s, 80s > 1m, 100s
+		err := l.charge(ctx, "task-1", limited)
+		if isFailure(err) != want {
+			t.Fatalf("charge %d: isFailure = %v, want %v (%v)", i+1, !want, want, err)
+		}
+		if want && !strings.Contains(err.Error(), "over the task's budget of 1m0s") {
+			t.Errorf("charge %d: %q does not give the reason", i+1, err)
+		}
+	}
+	// another task has its own budget; other errors pass unchanged
+	if err := l.charge(ctx, "task-2", limited); isFailure(err) {
+		t.Errorf("task-2 charged with task-1's waits: %v", err)
+	}
+	other := &connectors.Error{Class: connectors.Permanent}
+	if err := l.charge(ctx, "task-1", other); err != other {
+		t.Errorf("a permanent error changed: %v", err)
+	}
+}
