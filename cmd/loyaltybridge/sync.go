@@ -37,7 +37,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.close()
-			if _, err := a.wh.Migrate(cmd.Context()); err != nil {
+			if err := a.wh.CheckSchema(cmd.Context()); err != nil {
 				return err
 			}
 			mode := connectors.Incremental
@@ -82,8 +82,12 @@ func waitRuns(ctx context.Context, e *jobs.Engine, refs []jobs.RunRef, progressO
 		if r.FinishedAt != nil {
 			elapsed = r.FinishedAt.Sub(r.StartedAt)
 		}
-		fmt.Fprintf(out, "%s/%s: %s in %s: %d pages, %d rows, %d requests\n", r.Source, r.Stream, r.Status,
+		line := fmt.Sprintf("%s/%s: %s in %s: %d pages, %d rows, %d requests", r.Source, r.Stream, r.Status,
 			elapsed.Round(time.Second), r.Pages, r.Rows, r.Requests)
+		if r.Rejected > 0 {
+			line += fmt.Sprintf(", %d rejected records (see rejected_records)", r.Rejected)
+		}
+		fmt.Fprintln(out, line)
 		if r.Status != warehouse.RunSucceeded {
 			failed = append(failed, fmt.Sprintf("%s/%s: %s", r.Source, r.Stream, r.Error))
 		}
