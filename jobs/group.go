@@ -140,7 +140,8 @@ func (e *Engine) finish(ctx context.Context, r *run, commit json.RawMessage) err
 	}
 	now := e.now().UTC()
 	r.st.Status = warehouse.RunSucceeded
-	if err := e.saveRow(ctx, r, &now); err != nil {
+	r.ver++
+	if err := e.writeRow(ctx, r, &now); err != nil {
 		return err
 	}
 	if r.stream == membersStream {

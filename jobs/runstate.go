@@ -91,47 +91,59 @@ func (e *Engine) loadRun(ctx context.Context, source, stream string) (r run, fou
 	return r, true, nil
 }
 
-// saveState writes the run's state as a new version of its checkpoint.
-func (e *Engine) saveState(ctx context.Context, r *run) error {
+// Each step of a run (a save, a fail, a row update, a clear) takes the
+// next version, and every row the step writes carries it: the state and
+// the sync_runs row of one step share a version, so a later loader, which
+// reads the version of the state, never reuses a version of either table.
+
+// writeState writes the run's state at version r.ver.
+func (e *Engine) writeState(ctx context.Context, r *run) error {
 	b, err := json.Marshal(r.st)
 	if err != nil {
 		return err
 	}
-	r.ver++
 	return e.wh.SaveCheckpoint(ctx, warehouse.Checkpoint{Source: r.source, Stream: r.stream, Partition: warehouse.InProgress,
 		Cursor: string(b), RunID: r.id, Mode: r.mode, Ver: r.ver})
 }
 
-// saveRow writes the run's sync_runs row; finishedAt is set for an ended
-// run.
-func (e *Engine) saveRow(ctx context.Context, r *run, finishedAt *time.Time) error {
-	r.ver++
+// writeRow writes the run's sync_runs row at version r.ver; finishedAt is
+// set for an ended run.
+func (e *Engine) writeRow(ctx context.Context, r *run, finishedAt *time.Time) error {
 	st := r.st
 	return e.wh.SaveRun(ctx, warehouse.Run{Source: r.source, RunID: r.id, Stream: r.stream, Mode: r.mode, StartedAt: st.StartedAt,
 		FinishedAt: finishedAt, Status: st.Status, Pages: st.Pages, Rows: st.Rows, Requests: st.Requests, Items: st.Items,
 		Total: st.Total, Error: st.Error, Rejected: st.Rejected, Ver: r.ver})
 }
 
-// save writes a live run: its state, then its row. A crash in between
-// leaves the row behind the state; the next save catches it up.
-func (e *Engine) save(ctx context.Context, r *run) error {
-	if err := e.saveState(ctx, r); err != nil {
-		return err
-	}
-	return e.saveRow(ctx, r, nil)
+// saveState writes the run's state only (a new step).
+func (e *Engine) saveState(ctx context.Context, r *run) error {
+	r.ver++
+	return e.writeState(ctx, r)
 }
 
-// fail ends the run as failed with reason: its row first, then its state,
-// so a crash in between leaves a run whose row already tells the truth
-// and whose state a start or resume fails again (idempotent). Runs waiting
-// for it (a members run) are failed too.
+// save writes a live run (a new step): its state, then its row. A crash
+// in between leaves the row behind the state; the next save catches it
+// up.
+func (e *Engine) save(ctx context.Context, r *run) error {
+	r.ver++
+	if err := e.writeState(ctx, r); err != nil {
+		return err
+	}
+	return e.writeRow(ctx, r, nil)
+}
+
+// fail ends the run as failed with reason (a new step): its row first,
+// then its state, so a crash in between leaves a run whose row already
+// tells the truth and whose state a start or resume fails again
+// (idempotent). Runs waiting for it (a members run) are failed too.
 func (e *Engine) fail(ctx context.Context, r *run, reason string) error {
 	now := e.now().UTC()
 	r.st.Status, r.st.Error = warehouse.RunFailed, reason
-	if err := e.saveRow(ctx, r, &now); err != nil {
+	r.ver++
+	if err := e.writeRow(ctx, r, &now); err != nil {
 		return err
 	}
-	if err := e.saveState(ctx, r); err != nil {
+	if err := e.writeState(ctx, r); err != nil {
 		return err
 	}
 	if r.stream == membersStream {

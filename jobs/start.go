@@ -97,6 +97,18 @@ func (e *Engine) startStream(ctx context.Context, src *config.Source, stream str
 	if err != nil {
 		return ref, err
 	}
+	if found && isRunning(old) {
+		// a run whose last task is finishing has its row marked succeeded
+		// before its state is cleared: it is over, start a new one (its
+		// clear, of an older generation, cannot hide the new run's state)
+		rows, err := e.wh.RunsByID(ctx, src.Name, []string{old.id})
+		if err != nil {
+			return ref, err
+		}
+		if len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded {
+			found = false
+		}
+	}
 	sameMode := found && old.mode == string(mode)
 	if sameMode && isRunning(old) {
 		lv, err := e.repair(ctx, &old)
@@ -139,9 +151,31 @@ func (e *Engine) startStream(ctx context.Context, src *config.Source, stream str
 		return ref, err
 	}
 	if r.st.Status == warehouse.RunWaiting {
-		return ref, nil
+		return ref, e.settleIfMembersEnded(ctx, &r)
 	}
 	return ref, e.enqueue(ctx, SyncPayload{Source: r.source, Stream: stream, RunID: r.id, Mode: r.mode, Seq: r.st.Seq})
+}
+
+// settleIfMembersEnded releases or fails a just-created waiting run whose
+// members run already ended: that run's end settled the runs waiting for
+// it before this one existed. The caller holds the stream's lock, so a
+// members run ending now settles this run after us.
+func (e *Engine) settleIfMembersEnded(ctx context.Context, r *run) error {
+	m, found, err := e.loadRun(ctx, r.source, membersStream)
+	if err != nil {
+		return err
+	}
+	if found && m.id == r.st.WaitFor && m.st.Live() {
+		return nil // still going: its end releases this run
+	}
+	rows, err := e.wh.RunsByID(ctx, r.source, []string{r.st.WaitFor})
+	if err != nil {
+		return err
+	}
+	if len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded {
+		return e.release(ctx, r)
+	}
+	return e.fail(ctx, r, "not started: the members run it waited for ended without success")
 }
 
 // release starts a waiting run. The caller holds the stream's lock.

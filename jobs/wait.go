@@ -8,10 +8,14 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
-// missingStrikes is how many polls in a row a running run may have no
-// task before Wait gives up on it (a hand-over between two tasks is
-// never seen twice).
-const missingStrikes = 3
+// A running run may have no live task for a moment: between the write of
+// its state and the enqueue of its task, which may wait for a slow
+// ClickHouse insert. Wait gives up on it only after missingStrikes polls
+// in a row over at least missingGrace.
+const (
+	missingStrikes = 3
+	missingGrace   = 10 * time.Second
+)
 
 // StuckRunError is returned by Wait for a run that cannot end by itself:
 // it is running with no live task, or waiting for a members run that is
@@ -37,6 +41,7 @@ func (e *Engine) Wait(ctx context.Context, refs []RunRef, interval time.Duration
 		bySource[r.Source] = append(bySource[r.Source], r.RunID)
 	}
 	strikes := map[string]int{}
+	since := map[string]time.Time{}
 	rejected := map[string]uint64{}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -67,7 +72,10 @@ func (e *Engine) Wait(ctx context.Context, refs []RunRef, interval time.Duration
 				strikes[r.RunID] = 0
 				continue
 			}
-			if strikes[r.RunID]++; strikes[r.RunID] >= missingStrikes {
+			if strikes[r.RunID] == 0 {
+				since[r.RunID] = time.Now()
+			}
+			if strikes[r.RunID]++; strikes[r.RunID] >= missingStrikes && time.Since(since[r.RunID]) >= missingGrace {
 				return all, &StuckRunError{Source: r.Source, Stream: r.Stream, RunID: r.RunID, Reason: stuck}
 			}
 		}
