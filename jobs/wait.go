@@ -62,7 +62,7 @@ func (e *Engine) Wait(ctx context.Context, refs []RunRef, interval time.Duration
 				continue
 			}
 			done = false
-			stuck, n, err := e.stuck(ctx, *r)
+			stuck, definite, n, err := e.stuck(ctx, *r)
 			if err != nil {
 				return all, err
 			}
@@ -75,7 +75,7 @@ func (e *Engine) Wait(ctx context.Context, refs []RunRef, interval time.Duration
 			if strikes[r.RunID] == 0 {
 				since[r.RunID] = time.Now()
 			}
-			if strikes[r.RunID]++; strikes[r.RunID] >= missingStrikes && time.Since(since[r.RunID]) >= missingGrace {
+			if strikes[r.RunID]++; definite || strikes[r.RunID] >= missingStrikes && time.Since(since[r.RunID]) >= missingGrace {
 				return all, &StuckRunError{Source: r.Source, Stream: r.Stream, RunID: r.RunID, Reason: stuck}
 			}
 		}
@@ -102,42 +102,43 @@ func (e *Engine) Wait(ctx context.Context, refs []RunRef, interval time.Duration
 }
 
 // stuck returns why an unfinished run row cannot end by itself ("" when
-// it can), and the run's rejected count.
-func (e *Engine) stuck(ctx context.Context, row warehouse.Run) (string, uint64, error) {
+// it can), whether that is definite (an archived task) rather than
+// possibly a passing moment, and the run's rejected count.
+func (e *Engine) stuck(ctx context.Context, row warehouse.Run) (reason string, definite bool, rejected uint64, err error) {
 	r, found, err := e.loadRun(ctx, row.Source, row.Stream)
 	if err != nil {
-		return "", 0, err
+		return "", false, 0, err
 	}
 	if !found || r.id != row.RunID {
 		// finished between the two reads, or replaced
 		again, err := e.wh.RunsByID(ctx, row.Source, []string{row.RunID})
 		if err != nil {
-			return "", 0, err
+			return "", false, 0, err
 		}
 		if len(again) == 1 && (again[0].Status == warehouse.RunSucceeded || again[0].Status == warehouse.RunFailed) {
-			return "", 0, nil
+			return "", false, 0, nil
 		}
-		return "it is no longer the run in progress of its stream", 0, nil
+		return "it is no longer the run in progress of its stream", false, 0, nil
 	}
 	switch r.st.Status {
 	case warehouse.RunWaiting:
 		m, ok, err := e.loadRun(ctx, row.Source, membersStream)
 		if err != nil {
-			return "", r.st.Rejected, err
+			return "", false, r.st.Rejected, err
 		}
 		if !ok || m.id != r.st.WaitFor || !m.st.Live() {
-			return "it waits for members run " + r.st.WaitFor + ", which is no longer in progress", r.st.Rejected, nil
+			return "it waits for members run " + r.st.WaitFor + ", which is no longer in progress", false, r.st.Rejected, nil
 		}
-		return "", r.st.Rejected, nil
+		return "", false, r.st.Rejected, nil
 	case warehouse.RunRunning:
 		lv, err := e.checkTask(ctx, r)
 		if err != nil {
-			return "", r.st.Rejected, err
+			return "", false, r.st.Rejected, err
 		}
 		if lv.health == taskLive || lv.health == failurePending {
-			return "", r.st.Rejected, nil
+			return "", false, r.st.Rejected, nil
 		}
-		return lv.reason, r.st.Rejected, nil
+		return lv.reason, lv.health == taskArchived, r.st.Rejected, nil
 	}
-	return "", r.st.Rejected, nil // failed: its row follows
+	return "", false, r.st.Rejected, nil // failed: its row follows
 }
