@@ -199,6 +199,13 @@ func (p *memberPass) readMembers(ctx context.Context, req connectors.Request, ke
 			wg.Wait()
 			return results, launched
 		}
+		mu.Lock()
+		stop = failed
+		mu.Unlock()
+		if stop {
+			<-sem
+			break
+		}
 		launched++
 		wg.Add(1)
 		go func() {
