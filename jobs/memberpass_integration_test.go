@@ -35,7 +35,9 @@ func (f *flakyMembers) Stream(name string) (connectors.Stream, error) {
 	return nil, fmt.Errorf("%s: %w", name, connectors.ErrUnknownStream)
 }
 
-func (f *flakyMembers) MemberStream(name string) (connectors.MemberStream, bool) { return f, name == "points" }
+func (f *flakyMembers) MemberStream(name string) (connectors.MemberStream, bool) {
+	return f, name == "points"
+}
 
 func (f *flakyMembers) FetchMember(ctx context.Context, req connectors.MemberRequest) (connectors.MemberBatch, error) {
 	f.mu.Lock()
