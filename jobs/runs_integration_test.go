@@ -155,6 +155,9 @@ func TestArchivedTaskFailsTheRunVisibly(t *testing.T) {
 	n := 0
 	for q, ts := range pending {
 		for _, ti := range ts {
+			if q != jobs.BackfillQueue(b.cfg.Redis.Namespace) {
+				t.Errorf("the task of a full run is in queue %s, want the backfill queue", q)
+			}
 			if err := insp.ArchiveTask(q, ti.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -406,5 +409,52 @@ func TestFinalFailureIsRecordedAfterClickHouseReturns(t *testing.T) {
 	runs, err := b.engine.Wait(ctx, refs, 100*time.Millisecond, nil)
 	if err != nil || runs[0].Status != warehouse.RunFailed {
 		t.Fatalf("Wait = %+v, %v", runs, err)
+	}
+}
+
+// rejectingConn is a DM Hub connector double whose members stream emits
+// two members and one rejected record, in two groups.
+type rejectingConn struct{}
+
+func (rejectingConn) Stream(string) (connectors.Stream, error) { return rejectingConn{}, nil }
+
+func (rejectingConn) Fetch(_ context.Context, req connectors.Request) (connectors.Batch, error) {
+	if len(req.Cursor) == 0 {
+		return connectors.Batch{Pages: 1, Requests: 1, Next: []byte(`"2"`), Rows: []warehouse.Row{
+			warehouse.Member{Common: warehouse.Common{Source: "acme-dmhub"}, MemberID: "m1"},
+			warehouse.NewRejected("acme-dmhub", "members", "m2", []byte(`{"id":"m2","point":"12.5"}`), errors.New("point: not an integer")),
+		}}, nil
+	}
+	return connectors.Batch{Pages: 1, Requests: 1, Done: true, Rows: []warehouse.Row{
+		warehouse.Member{Common: warehouse.Common{Source: "acme-dmhub"}, MemberID: "m3"},
+	}}, nil
+}
+
+// TestRejectedRecordsAreCountedInTheRun: rejected records loaded with a
+// stream's rows are counted apart from its rows, in the run Wait returns.
+func TestRejectedRecordsAreCountedInTheRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 1, noWorker: true, sourceYML: "    streams: [members]"})
+	reg := connectors.NewRegistry()
+	if err := reg.Register("dmhub", func(*config.Source, connectors.Deps) (connectors.Connector, error) { return rejectingConn{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	e := jobs.NewEngine(b.cfg, b.wh, b.rdb, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.RunWorker(wctx, b.rdb) }()
+	t.Cleanup(func() { stop(); <-done })
+	refs, err := e.StartSync(ctx, "acme-dmhub", nil, connectors.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := e.Wait(ctx, refs, 50*time.Millisecond, nil)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("Wait = %+v, %v", runs, err)
+	}
+	if r := runs[0]; r.Status != warehouse.RunSucceeded || r.Rows != 2 || r.Rejected != 1 {
+		t.Errorf("run = status %s, %d rows, %d rejected; want succeeded, 2 rows, 1 rejected", r.Status, r.Rows, r.Rejected)
 	}
 }
