@@ -152,7 +152,7 @@ func (e *Engine) finish(ctx context.Context, r *run, commit json.RawMessage) err
 	if err := e.clear(ctx, r); err != nil {
 		return err
 	}
-	e.log.Info("sync finished", "source", r.source, "stream", r.stream, "run", r.id, "mode", r.mode,
+	loggerFrom(ctx, e.log).Info("sync finished", "mode", r.mode,
 		"pages", r.st.Pages, "rows", r.st.Rows, "rejected", r.st.Rejected, "elapsed", now.Sub(r.st.StartedAt).Round(time.Millisecond))
 	return nil
 }

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -457,4 +458,68 @@ func TestRejectedRecordsAreCountedInTheRun(t *testing.T) {
 	if r := runs[0]; r.Status != warehouse.RunSucceeded || r.Rows != 2 || r.Rejected != 1 {
 		t.Errorf("run = status %s, %d rows, %d rejected; want succeeded, 2 rows, 1 rejected", r.Status, r.Rows, r.Rejected)
 	}
+}
+
+// TestTaskLogLinesCarryTheRun: every log line of a task names its source,
+// stream, run and task id.
+func TestTaskLogLinesCarryTheRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 1, noWorker: true, sourceYML: "    streams: [members]"})
+	reg := connectors.NewRegistry()
+	if err := reg.Register("dmhub", func(*config.Source, connectors.Deps) (connectors.Connector, error) { return rejectingConn{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuffer
+	e := jobs.NewEngine(b.cfg, b.wh, b.rdb, reg, slog.New(slog.NewJSONHandler(&buf, nil)))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.RunWorker(wctx, b.rdb) }()
+	refs, err := e.StartSync(ctx, "acme-dmhub", nil, connectors.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Wait(ctx, refs, 50*time.Millisecond, nil); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	<-done
+	finished := 0
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] != "sync finished" {
+			continue
+		}
+		finished++
+		for _, k := range []string{"source", "stream", "run", "task"} {
+			if s, _ := rec[k].(string); s == "" {
+				t.Errorf("log line lacks %s: %s", k, line)
+			}
+		}
+	}
+	if finished != 1 {
+		t.Errorf("%d \"sync finished\" lines, want 1:\n%s", finished, buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
