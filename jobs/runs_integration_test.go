@@ -64,8 +64,9 @@ func (b *bundle) pendingTasks(t *testing.T) (map[string][]*asynq.TaskInfo, *asyn
 }
 
 // TestConcurrentSyncsGiveOneRun is the judged test of issue 9: concurrent
-// starts of the same streams give one run per stream, and every caller's
-// wait ends.
+// starts of the same streams, each by its own engine (as separate `sync`
+// processes would), give one run per stream, and every caller's wait
+// ends.
 func TestConcurrentSyncsGiveOneRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{members: 120})
@@ -77,17 +78,18 @@ func TestConcurrentSyncsGiveOneRun(t *testing.T) {
 		errs := make([]error, callers)
 		startGun := make(chan struct{})
 		for i := range callers {
+			e := b.newEngine()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
 				<-startGun
-				refs[i], errs[i] = b.engine.StartSync(ctx, "acme-dmhub", streams, connectors.Incremental)
+				refs[i], errs[i] = e.StartSync(ctx, "acme-dmhub", streams, connectors.Incremental)
 				if errs[i] != nil {
 					return
 				}
-				runs[i], errs[i] = b.engine.Wait(ctx, refs[i], 100*time.Millisecond, nil)
+				runs[i], errs[i] = e.Wait(ctx, refs[i], 100*time.Millisecond, nil)
 			}()
 		}
 		close(startGun)
