@@ -126,8 +126,14 @@ func (e *Engine) startStream(ctx context.Context, src *config.Source, stream str
 	case sameMode && old.st.Status == warehouse.RunWaiting:
 		ref.RunID, ref.Resumed = old.id, true
 		if waitFor != "" {
+			if old.st.WaitFor == waitFor {
+				return ref, nil
+			}
 			old.st.WaitFor = waitFor // now waits for this members run
-			return ref, e.saveState(ctx, &old)
+			if err := e.saveState(ctx, &old); err != nil {
+				return ref, err
+			}
+			return ref, e.settleIfMembersEnded(ctx, &old)
 		}
 		return ref, e.release(ctx, &old)
 	case sameMode:
