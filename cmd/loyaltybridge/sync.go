@@ -27,8 +27,10 @@ func newSyncCmd(g *globals) *cobra.Command {
 		Use:   "sync SOURCE",
 		Short: "Enqueue a sync of a source (incremental; --full re-reads everything)",
 		Long: "Enqueue a sync of SOURCE's streams (all enabled streams unless --stream is given).\n" +
-			"A run of the same mode still in progress is resumed from its ClickHouse checkpoint.\n" +
-			"With --wait, show progress and exit non-zero if any stream's run failed.\n" +
+			"A run of the same mode still in progress is resumed from its ClickHouse checkpoint; concurrent\n" +
+			"syncs of a stream (other sync commands, the scheduler) share its one run. A run whose task was\n" +
+			"archived is marked failed and continued in a new run.\n" +
+			"With --wait, show progress and exit non-zero if any stream's run failed or is stuck (no task).\n" +
 			"A running `loyaltybridge worker` does the work.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
