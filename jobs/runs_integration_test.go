@@ -143,53 +143,71 @@ func (b *bundle) checkRunsSerial(t *testing.T, stream string) {
 }
 
 // TestArchivedTaskFailsTheRunVisibly: a running run whose task was
-// archived is not "resumed" into nothing: Wait fails with the reason, and
-// the next start fails the old run and continues in a new one.
+// archived is not "resumed" into nothing: Wait fails with the reason; the
+// next start (or a worker start) fails the old run, and a start continues
+// the stream in a new one.
 func TestArchivedTaskFailsTheRunVisibly(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{members: 120, noWorker: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	refs, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pending, insp := b.pendingTasks(t)
-	n := 0
-	for q, ts := range pending {
-		for _, ti := range ts {
-			if q != jobs.BackfillQueue(b.cfg.Redis.Namespace) {
-				t.Errorf("the task of a full run is in queue %s, want the backfill queue", q)
-			}
-			if err := insp.ArchiveTask(q, ti.ID); err != nil {
+	for _, failedBy := range []string{"start", "worker start"} {
+		t.Run(failedBy, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{members: 120, noWorker: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			refs, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+			if err != nil {
 				t.Fatal(err)
 			}
-			n++
-		}
-	}
-	if n != 1 {
-		t.Fatalf("archived %d tasks, want 1", n)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
-	_, err = b.engine.Wait(wctx, refs, 100*time.Millisecond, nil)
-	wcancel()
-	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "archived") {
-		t.Fatalf("Wait on a run whose task is archived = %v, want an error naming the archived task", err)
-	}
-	again, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again[0].RunID == refs[0].RunID {
-		t.Fatalf("start after the archive resumed the dead run %s", refs[0].RunID)
-	}
-	if got := b.runsOf(t, "members"); len(got) != 2 || !strings.Contains(got[0], refs[0].RunID+" failed") || !strings.Contains(got[0], "archived") {
-		t.Fatalf("runs = %q, want the old one failed (archived) and a new one", got)
-	}
-	b.startWorker(t)
-	runs, err := b.engine.Wait(ctx, again, 100*time.Millisecond, nil)
-	if err != nil || runs[0].Status != warehouse.RunSucceeded || runs[0].Rows != 120 {
-		t.Fatalf("new run: %+v, %v", runs, err)
+			pending, insp := b.pendingTasks(t)
+			n := 0
+			for q, ts := range pending {
+				for _, ti := range ts {
+					if q != jobs.BackfillQueue(b.cfg.Redis.Namespace) {
+						t.Errorf("the task of a full run is in queue %s, want the backfill queue", q)
+					}
+					if err := insp.ArchiveTask(q, ti.ID); err != nil {
+						t.Fatal(err)
+					}
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("archived %d tasks, want 1", n)
+			}
+			wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+			_, err = b.engine.Wait(wctx, refs, 100*time.Millisecond, nil)
+			wcancel()
+			if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "archived") {
+				t.Fatalf("Wait on a run whose task is archived = %v, want an error naming the archived task", err)
+			}
+			if failedBy == "worker start" {
+				b.startWorker(t)
+				deadline := time.Now().Add(30 * time.Second)
+				for got := b.runsOf(t, "members"); len(got) != 1 || !strings.Contains(got[0], refs[0].RunID+" failed"); got = b.runsOf(t, "members") {
+					if time.Now().After(deadline) {
+						t.Fatalf("after a worker start: runs = %q, want the run failed", got)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			again, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again[0].RunID == refs[0].RunID {
+				t.Fatalf("start after the archive resumed the dead run %s", refs[0].RunID)
+			}
+			if got := b.runsOf(t, "members"); len(got) != 2 || !strings.Contains(got[0], refs[0].RunID+" failed") || !strings.Contains(got[0], "archived") {
+				t.Fatalf("runs = %q, want the old one failed (archived) and a new one", got)
+			}
+			if failedBy == "start" {
+				b.startWorker(t)
+			}
+			runs, err := b.engine.Wait(ctx, again, 100*time.Millisecond, nil)
+			if err != nil || runs[0].Status != warehouse.RunSucceeded || runs[0].Rows != 120 {
+				t.Fatalf("new run: %+v, %v", runs, err)
+			}
+		})
 	}
 }
 
