@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +21,8 @@ import (
 
 // TestReadOnlyCommandsNeverMigrate: status and sync on a database that
 // was never migrated fail with a message naming `migrate`, and create
-// nothing; after `migrate`, status works and shows rejected records per
-// stream.
+// nothing; two workers starting at once migrate it (behind a lock); then
+// status works and shows rejected records per stream.
 func TestReadOnlyCommandsNeverMigrate(t *testing.T) {
 	t.Parallel()
 	chCfg, admin := warehousetest.ClickHouse(t) // for its address; we use another database
@@ -70,8 +71,39 @@ sources:
 			t.Fatalf("%v created database %s", args, db)
 		}
 	}
-	if out, err := run("migrate"); err != nil {
-		t.Fatalf("migrate: %v\n%s", err, out)
+	// two workers starting at once on the unmigrated database: one
+	// migrates behind the lock, both run
+	wctx, stopWorkers := context.WithCancel(context.Background())
+	workerErrs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			cmd := newRootCmd()
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			cmd.SetArgs([]string{"--config", cfgPath, "--log-level", "error", "worker"})
+			workerErrs <- cmd.ExecuteContext(wctx)
+		}()
+	}
+	wh0, err := warehouse.Open(context.Background(), config.ClickHouse{Addr: chCfg.Addr, Database: db, Username: "default", DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh0.Close()
+	deadline := time.Now().Add(time.Minute)
+	for wh0.CheckSchema(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers did not migrate: %v", wh0.CheckSchema(context.Background()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stopWorkers()
+	for range 2 {
+		if err := <-workerErrs; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}
+	if out, err := run("migrate"); err != nil || !strings.Contains(out, "is up to date") {
+		t.Fatalf("migrate after the workers: %v\n%s", err, out)
 	}
 	// two rejected records of acme/members
 	wh, err := warehouse.Open(context.Background(), config.ClickHouse{Addr: chCfg.Addr, Database: db, Username: "default", DialTimeout: 10 * time.Second})
