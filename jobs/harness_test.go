@@ -33,8 +33,14 @@ type bundle struct {
 	wh     *warehouse.Warehouse
 	rdb    *redis.Client
 	engine *jobs.Engine
+	reg    *connectors.Registry
+	log    *slog.Logger
 	stop   func() // stops the worker (drains)
 }
+
+// newEngine returns another engine on the same world, as another process
+// would build it.
+func (b *bundle) newEngine() *jobs.Engine { return jobs.NewEngine(b.cfg, b.wh, b.rdb, b.reg, b.log) }
 
 type setupOpts struct {
 	members   int
@@ -84,7 +90,7 @@ sources:
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	b := &bundle{sim: sim, srv: srv, cfg: cfg, wh: wh, rdb: rdb, engine: jobs.NewEngine(cfg, wh, rdb, reg, log), stop: func() {}}
+	b := &bundle{sim: sim, srv: srv, cfg: cfg, wh: wh, rdb: rdb, engine: jobs.NewEngine(cfg, wh, rdb, reg, log), reg: reg, log: log, stop: func() {}}
 	if !o.noWorker {
 		b.startWorker(t)
 	}

@@ -10,63 +10,92 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Mux registers every task handler explicitly, with the error
-// classification and logging middleware.
-func (e *Engine) Mux() *asynq.ServeMux {
+// Handlers registers task handlers on a mux. The engine is one (sync
+// runs); outbound writes and other roles plug in beside it on the same
+// mux (Mux, RunWorker).
+type Handlers interface {
+	Register(mux *asynq.ServeMux)
+}
+
+// Register implements Handlers: the sync:stream and run:fail handlers.
+func (e *Engine) Register(mux *asynq.ServeMux) {
+	mux.Handle(TypeSyncStream, groupHandler{e})
+	mux.Handle(TypeRecordFailure, failureHandler{e})
+}
+
+// Mux builds the worker's mux: the engine's handlers and extra, behind
+// one middleware that sets the task's logger, maps error classes to asynq
+// (retry.go) and logs each failure once.
+func (e *Engine) Mux(extra ...Handlers) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Use(e.classifyAndLog)
-	mux.HandleFunc(TypeSyncStream, e.HandleSync)
+	e.Register(mux)
+	for _, h := range extra {
+		h.Register(mux)
+	}
 	return mux
 }
 
-// classifyAndLog is the handler boundary: it maps error classes to asynq
-// (retry.go) and logs each failure once.
+// classifyAndLog is the handler boundary. A final failure of a sync task
+// that cannot be recorded on its run (ClickHouse down) is handed to a
+// run:fail task, which asynq retries until it is recorded.
 func (e *Engine) classifyAndLog(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		start := time.Now()
-		err := classifyForQueue(chargeRateLimit(ctx, rateLimitLedger{rdb: e.Deps.Redis,
-			prefix: e.Deps.Namespace + ":ratelimit-waits:", budget: e.Config.Worker.RateLimitBudget}, next.ProcessTask(ctx, t)))
-		if err != nil && !errors.Is(err, context.Canceled) {
-			final := finalFailure(ctx, err)
-			e.Log.Warn("task failed", "type", t.Type(), "final", final, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
-			e.recordFailure(context.WithoutCancel(ctx), t, err, final)
+		log := taskLogger(ctx, e.log, t)
+		ctx = withLogger(ctx, log)
+		err := classifyForQueue(chargeRateLimit(ctx, rateLimitLedger{rdb: e.deps.Redis,
+			prefix: e.deps.Namespace + ":ratelimit-waits:", budget: e.cfg.Worker.RateLimitBudget}, next.ProcessTask(ctx, t)))
+		if err == nil || errors.Is(err, context.Canceled) {
+			return err
+		}
+		final := finalFailure(ctx, err)
+		log.Warn("task failed", "final", final, "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
+		rctx := context.WithoutCancel(ctx)
+		if rerr := e.recordFailure(rctx, t, err, final); rerr != nil {
+			log.Error("could not record the run's failure: handing it to a run:fail task", "err", rerr)
+			if herr := e.handOverFailure(rctx, t, err); herr != nil {
+				log.Error("could not enqueue the run:fail task; the run is failed at the next start or worker start", "err", herr)
+			}
 		}
 		return err
 	})
 }
 
-// ServerConfig is the asynq server configuration of a worker.
+// ServerConfig is the asynq server configuration of a worker: every queue
+// of Queues, with its priority.
 func (e *Engine) ServerConfig() asynq.Config {
-	w := e.Config.Worker
+	w := e.cfg.Worker
 	return asynq.Config{
 		Concurrency: w.Concurrency,
 		// a run hands over from task to task: poll an empty queue often
 		// (asynq's default is 1s of idle per hand-over)
 		TaskCheckInterval: 50 * time.Millisecond,
-		Queues:            map[string]int{e.syncQueue(): 1},
+		Queues:            Queues(e.cfg.Redis.Namespace),
 		IsFailure:         isFailure,
 		RetryDelayFunc:    retryDelay,
 		ShutdownTimeout:   w.ShutdownTimeout,
-		Logger:            slogAdapter{e.Log},
+		Logger:            slogAdapter{e.log},
 		LogLevel:          asynq.WarnLevel,
 	}
 }
 
-// RunWorker processes tasks until ctx is cancelled (SIGTERM/SIGINT), then
-// stops taking new tasks and drains the running ones for up to
-// worker.shutdown_timeout; unfinished tasks go back to the queue.
-func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient) error {
+// RunWorker processes tasks of the engine and of extra until ctx is
+// cancelled (SIGTERM/SIGINT), then stops taking new tasks and drains the
+// running ones for up to worker.shutdown_timeout; unfinished tasks go
+// back to the queue. At start it resumes the runs in progress (Resume).
+func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient, extra ...Handlers) error {
 	srv := asynq.NewServerFromRedisClient(rdb, e.ServerConfig())
-	if err := srv.Start(e.Mux()); err != nil {
+	if err := srv.Start(e.Mux(extra...)); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	if n, err := e.Resume(ctx); err != nil {
-		e.Log.Warn("resume in-progress runs", "err", err)
+		e.log.Warn("resume in-progress runs", "err", err)
 	} else if n > 0 {
-		e.Log.Info("resumed in-progress runs", "runs", n)
+		e.log.Info("resumed in-progress runs", "runs", n)
 	}
 	<-ctx.Done()
-	e.Log.Info("shutting down: draining running tasks", "timeout", e.Config.Worker.ShutdownTimeout)
+	e.log.Info("shutting down: draining running tasks", "timeout", e.cfg.Worker.ShutdownTimeout)
 	srv.Shutdown()
 	return nil
 }

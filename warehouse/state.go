@@ -18,6 +18,10 @@ type Checkpoint struct {
 	RunID     string
 	Mode      string
 	UpdatedAt time.Time
+	// Ver is the row's version: the highest wins after FINAL. The jobs
+	// package derives it from the run's sequence (see docs/runs.md); zero
+	// means the writer's clock in nanoseconds.
+	Ver uint64
 }
 
 // Checkpoint partitions.
@@ -29,12 +33,16 @@ const (
 // SaveCheckpoint writes a checkpoint (a new version of its row).
 func (w *Warehouse) SaveCheckpoint(ctx context.Context, cp Checkpoint) error {
 	now := w.now().UTC()
+	ver := cp.Ver
+	if ver == 0 {
+		ver = uint64(now.UnixNano())
+	}
 	b, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.Q("checkpoints")+
 		" (source, synced_at, ver, stream, partition, cursor, run_id, mode)")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := b.Append(cp.Source, now.Truncate(time.Second), uint64(now.UnixNano()), cp.Stream, cp.Partition,
+	if err := b.Append(cp.Source, now.Truncate(time.Second), ver, cp.Stream, cp.Partition,
 		cp.Cursor, cp.RunID, cp.Mode); err != nil {
 		_ = b.Abort()
 		return fmt.Errorf("checkpoint: %w", err)
@@ -55,6 +63,28 @@ func (w *Warehouse) LoadCheckpoint(ctx context.Context, source, stream, partitio
 	return cps[0], true, nil
 }
 
+// LatestCheckpoint returns the newest row of a checkpoint, cleared or not
+// (a cleared one has an empty Cursor), ok false when it was never written.
+// Its Ver lets the next writer version past it.
+func (w *Warehouse) LatestCheckpoint(ctx context.Context, source, stream, partition string) (Checkpoint, bool, error) {
+	q := "SELECT source, stream, partition, cursor, run_id, mode, synced_at, ver FROM " + w.Q("checkpoints") +
+		" FINAL WHERE source = ? AND stream = ? AND partition = ?"
+	rows, err := w.conn.Query(ctx, q, source, stream, partition)
+	if err != nil {
+		return Checkpoint{}, false, fmt.Errorf("checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var c Checkpoint
+	ok := false
+	for rows.Next() {
+		if err := rows.Scan(&c.Source, &c.Stream, &c.Partition, &c.Cursor, &c.RunID, &c.Mode, &c.UpdatedAt, &c.Ver); err != nil {
+			return Checkpoint{}, false, fmt.Errorf("checkpoints: %w", err)
+		}
+		ok = true
+	}
+	return c, ok, rows.Err()
+}
+
 // Checkpoints returns every live checkpoint, by source, stream and
 // partition.
 func (w *Warehouse) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
@@ -62,7 +92,7 @@ func (w *Warehouse) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
 }
 
 func (w *Warehouse) queryCheckpoints(ctx context.Context, where string, args ...any) ([]Checkpoint, error) {
-	q := "SELECT source, stream, partition, cursor, run_id, mode, synced_at FROM " + w.Q("checkpoints") +
+	q := "SELECT source, stream, partition, cursor, run_id, mode, synced_at, ver FROM " + w.Q("checkpoints") +
 		" FINAL " + where + " ORDER BY source, stream, partition"
 	rows, err := w.conn.Query(ctx, q, args...)
 	if err != nil {
@@ -72,7 +102,7 @@ func (w *Warehouse) queryCheckpoints(ctx context.Context, where string, args ...
 	var out []Checkpoint
 	for rows.Next() {
 		var c Checkpoint
-		if err := rows.Scan(&c.Source, &c.Stream, &c.Partition, &c.Cursor, &c.RunID, &c.Mode, &c.UpdatedAt); err != nil {
+		if err := rows.Scan(&c.Source, &c.Stream, &c.Partition, &c.Cursor, &c.RunID, &c.Mode, &c.UpdatedAt, &c.Ver); err != nil {
 			return nil, err
 		}
 		if c.Cursor != "" {
@@ -98,6 +128,13 @@ type Run struct {
 	Total      uint64
 	Error      string
 	UpdatedAt  time.Time
+	// Rejected counts the records of the run that went to
+	// rejected_records. It lives in the run's checkpoint state, not in
+	// sync_runs: RunsByID and LastRuns leave it zero.
+	Rejected uint64
+	// Ver is the row's version (see Checkpoint.Ver); zero means the
+	// writer's clock in nanoseconds.
+	Ver uint64
 }
 
 // Run statuses.
@@ -111,12 +148,16 @@ const (
 // SaveRun writes a new version of a run's row.
 func (w *Warehouse) SaveRun(ctx context.Context, r Run) error {
 	now := w.now().UTC()
+	ver := r.Ver
+	if ver == 0 {
+		ver = uint64(now.UnixNano())
+	}
 	b, err := w.conn.PrepareBatch(ctx, "INSERT INTO "+w.Q("sync_runs")+
 		" (source, synced_at, ver, run_id, stream, mode, started_at, finished_at, status, pages, rows, requests, items, total, error)")
 	if err != nil {
 		return fmt.Errorf("sync_runs: %w", err)
 	}
-	if err := b.Append(r.Source, now.Truncate(time.Second), uint64(now.UnixNano()), r.RunID, r.Stream, r.Mode,
+	if err := b.Append(r.Source, now.Truncate(time.Second), ver, r.RunID, r.Stream, r.Mode,
 		r.StartedAt.UTC().Truncate(time.Second), r.FinishedAt, r.Status, r.Pages, r.Rows, r.Requests, r.Items, r.Total,
 		r.Error); err != nil {
 		_ = b.Abort()
@@ -178,4 +219,35 @@ func (w *Warehouse) RunErrors(ctx context.Context, since time.Time) (map[[2]stri
 		out[[2]string{s, st}] = n
 	}
 	return out, rows.Err()
+}
+
+// RejectedCounts counts the rows of rejected_records per (source, stream).
+func (w *Warehouse) RejectedCounts(ctx context.Context) (map[[2]string]uint64, error) {
+	rows, err := w.conn.Query(ctx, "SELECT source, stream, count() FROM "+w.Q("rejected_records")+
+		" FINAL GROUP BY source, stream")
+	if err != nil {
+		return nil, fmt.Errorf("rejected_records: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]uint64{}
+	for rows.Next() {
+		var s, st string
+		var n uint64
+		if err := rows.Scan(&s, &st, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{s, st}] = n
+	}
+	return out, rows.Err()
+}
+
+// RejectedSince counts the rejected records of (source, stream) stored at
+// or after since (whole seconds).
+func (w *Warehouse) RejectedSince(ctx context.Context, source, stream string, since time.Time) (uint64, error) {
+	var n uint64
+	if err := w.conn.QueryRow(ctx, "SELECT count() FROM "+w.Q("rejected_records")+
+		" FINAL WHERE source = ? AND stream = ? AND synced_at >= ?", source, stream, since.UTC().Truncate(time.Second)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("rejected_records: %w", err)
+	}
+	return n, nil
 }

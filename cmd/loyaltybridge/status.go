@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
@@ -25,6 +26,8 @@ type streamStatus struct {
 	LastRun    *warehouse.Run `json:"last_run,omitempty"`
 	InProgress string         `json:"in_progress_run,omitempty"`
 	Errors24h  uint64         `json:"errors_24h"`
+	// Rejected counts the stream's records in rejected_records.
+	Rejected uint64 `json:"rejected"`
 }
 
 type queueStatus struct {
@@ -60,7 +63,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.close()
-			if _, err := a.wh.Migrate(cmd.Context()); err != nil {
+			if err := a.wh.CheckSchema(cmd.Context()); err != nil {
 				return err
 			}
 			rep, err := buildStatus(cmd.Context(), a, time.Now())
@@ -93,6 +96,10 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 	if err != nil {
 		return nil, err
 	}
+	rejected, err := a.wh.RejectedCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	type key struct{ source, stream string }
 	cursor, inProgress := map[key]warehouse.Checkpoint{}, map[key]string{}
 	for _, cp := range cps {
@@ -101,8 +108,7 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 		case warehouse.Committed:
 			cursor[k] = cp
 		case warehouse.InProgress:
-			var st struct{ Status string }
-			if json.Unmarshal([]byte(cp.Cursor), &st) == nil && st.Status == warehouse.RunRunning {
+			if st, err := jobs.DecodeRunState(cp.Cursor); err == nil && st.Status == warehouse.RunRunning {
 				inProgress[k] = cp.RunID + " (" + cp.Mode + ")"
 			}
 		}
@@ -115,7 +121,8 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 	for _, src := range a.cfg.Sources {
 		for _, st := range src.EnabledStreams() {
 			k := key{src.Name, st}
-			s := streamStatus{Source: src.Name, Stream: st, LastRun: last[k], InProgress: inProgress[k], Errors24h: errs[[2]string{src.Name, st}]}
+			s := streamStatus{Source: src.Name, Stream: st, LastRun: last[k], InProgress: inProgress[k], Errors24h: errs[[2]string{src.Name, st}],
+				Rejected: rejected[[2]string{src.Name, st}]}
 			if cp, ok := cursor[k]; ok {
 				s.Cursor = cp.Cursor
 				var c struct {
@@ -135,26 +142,27 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 		}
 	}
 	insp := asynq.NewInspectorFromRedisClient(a.rdb)
-	q := a.cfg.Redis.Namespace + ":sync"
 	queues, err := insp.Queues()
 	if err != nil {
 		return nil, fmt.Errorf("queues: %w", err)
 	}
-	if !slices.Contains(queues, q) { // no task was ever enqueued
-		rep.Queues = append(rep.Queues, queueStatus{Queue: q})
-		return rep, nil
+	for _, q := range jobs.QueueNames(a.cfg.Redis.Namespace) {
+		if !slices.Contains(queues, q) { // no task was ever enqueued
+			rep.Queues = append(rep.Queues, queueStatus{Queue: q})
+			continue
+		}
+		qi, err := insp.GetQueueInfo(q)
+		if err != nil {
+			return nil, fmt.Errorf("queue %s: %w", q, err)
+		}
+		rep.Queues = append(rep.Queues, queueStatus{Queue: q, Pending: qi.Pending, Active: qi.Active, Scheduled: qi.Scheduled, Retry: qi.Retry, Archived: qi.Archived})
 	}
-	qi, err := insp.GetQueueInfo(q)
-	if err != nil {
-		return nil, fmt.Errorf("queue %s: %w", q, err)
-	}
-	rep.Queues = append(rep.Queues, queueStatus{Queue: q, Pending: qi.Pending, Active: qi.Active, Scheduled: qi.Scheduled, Retry: qi.Retry, Archived: qi.Archived})
 	return rep, nil
 }
 
 func printStatus(w io.Writer, rep *statusReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSTREAM\tCURSOR\tLAG\tLAST RUN\tROWS\tERRORS 24H")
+	fmt.Fprintln(tw, "SOURCE\tSTREAM\tCURSOR\tLAG\tLAST RUN\tROWS\tREJECTED\tERRORS 24H")
 	for _, s := range rep.Streams {
 		cur, lag, run, rows := "-", "-", "never", "-"
 		if s.Cursor != "" {
@@ -170,7 +178,7 @@ func printStatus(w io.Writer, rep *statusReport) {
 			}
 			rows = fmt.Sprint(r.Rows)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Source, s.Stream, cur, lag, run, rows, s.Errors24h)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", s.Source, s.Stream, cur, lag, run, rows, s.Rejected, s.Errors24h)
 	}
 	_ = tw.Flush()
 	for _, s := range rep.Streams {

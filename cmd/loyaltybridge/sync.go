@@ -27,8 +27,10 @@ func newSyncCmd(g *globals) *cobra.Command {
 		Use:   "sync SOURCE",
 		Short: "Enqueue a sync of a source (incremental; --full re-reads everything)",
 		Long: "Enqueue a sync of SOURCE's streams (all enabled streams unless --stream is given).\n" +
-			"A run of the same mode still in progress is resumed from its ClickHouse checkpoint.\n" +
-			"With --wait, show progress and exit non-zero if any stream's run failed.\n" +
+			"A run of the same mode still in progress is resumed from its ClickHouse checkpoint; concurrent\n" +
+			"syncs of a stream (other sync commands, the scheduler) share its one run. A run whose task was\n" +
+			"archived is marked failed and continued in a new run.\n" +
+			"With --wait, show progress and exit non-zero if any stream's run failed or is stuck (no task).\n" +
 			"A running `loyaltybridge worker` does the work.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,7 +39,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer a.close()
-			if _, err := a.wh.Migrate(cmd.Context()); err != nil {
+			if err := a.wh.CheckSchema(cmd.Context()); err != nil {
 				return err
 			}
 			mode := connectors.Incremental
@@ -82,8 +84,12 @@ func waitRuns(ctx context.Context, e *jobs.Engine, refs []jobs.RunRef, progressO
 		if r.FinishedAt != nil {
 			elapsed = r.FinishedAt.Sub(r.StartedAt)
 		}
-		fmt.Fprintf(out, "%s/%s: %s in %s: %d pages, %d rows, %d requests\n", r.Source, r.Stream, r.Status,
+		line := fmt.Sprintf("%s/%s: %s in %s: %d pages, %d rows, %d requests", r.Source, r.Stream, r.Status,
 			elapsed.Round(time.Second), r.Pages, r.Rows, r.Requests)
+		if r.Rejected > 0 {
+			line += fmt.Sprintf(", %d rejected records (see rejected_records)", r.Rejected)
+		}
+		fmt.Fprintln(out, line)
 		if r.Status != warehouse.RunSucceeded {
 			failed = append(failed, fmt.Sprintf("%s/%s: %s", r.Source, r.Stream, r.Error))
 		}
