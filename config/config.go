@@ -12,6 +12,7 @@ type Config struct {
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Sources    []Source   `yaml:"sources"`
 	Worker     Worker     `yaml:"worker"`
+	Scheduler  Scheduler  `yaml:"scheduler"` // config/ops.go
 
 	// file is the path the config was loaded from ("" when built in code);
 	// lines maps a field path such as "sources[0].schedule" to its line.
@@ -56,6 +57,9 @@ type Worker struct {
 	MaxRetry int `yaml:"max_retry"`
 	// ShutdownTimeout bounds the drain on SIGTERM; default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MetricsAddr is the listen address of the worker's /healthz, /readyz
+	// and /metrics (e.g. ":9101"); "" serves none.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Source is one vendor account.

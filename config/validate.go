@@ -122,6 +122,9 @@ func (c *Config) validate() error {
 	if w.ShutdownTimeout < 0 {
 		return c.fieldErr("worker.shutdown_timeout", "must not be negative")
 	}
+	if err := c.validateOps(); err != nil {
+		return err
+	}
 	names := map[string]int{}
 	for i := range c.Sources {
 		if err := c.validateSource(i, names); err != nil {
