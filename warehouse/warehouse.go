@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -26,6 +27,8 @@ type Warehouse struct {
 	// columns.
 	legacy bool
 	now    func() time.Time
+	// observer is told about every inserted batch (observe.go).
+	observer atomic.Pointer[loadObserver]
 }
 
 // Open connects (native protocol) and pings. It does not need the

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/loyaltybridge/loyaltybridge/jobs"
@@ -22,7 +24,16 @@ running when its next slot comes is resumed, not started twice. Backfills are ne
 				return err
 			}
 			defer a.close()
-			s, err := jobs.NewScheduler(a.cfg, a.rdb, a.engine, a.log, jobs.SchedulerOptions{CatchUp: a.cfg.Scheduler.CatchUpEnabled()})
+			m, stopOps, err := a.startOps(ctx, a.cfg.Scheduler.MetricsAddr)
+			if err != nil {
+				return err
+			}
+			defer stopOps()
+			s, err := jobs.NewScheduler(a.cfg, a.rdb, a.engine, a.log, jobs.SchedulerOptions{
+				CatchUp: a.cfg.Scheduler.CatchUpEnabled(),
+				OnFire:  func(f jobs.Fire) { m.SlotFired(f.Source, f.Late) },
+				OnSkip:  func(source string, _ time.Time) { m.SlotSkipped(source) },
+			})
 			if err != nil {
 				return err
 			}
