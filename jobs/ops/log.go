@@ -37,7 +37,9 @@ const Redacted = "[redacted]"
 
 // tokenParam matches credentials carried as URL query or form values
 // (DM Hub's access_token, and the signing parameters of the others).
-var tokenParam = regexp.MustCompile(`(?i)(\b(?:access_token|app_secret|secret|grant_code|sign|token)=)[^&\s"'\\;,)]+`)
+// Both the URL form (access_token=V) and the JSON form ("access_token":"V")
+// are matched.
+var tokenParam = regexp.MustCompile(`(?i)(\b(?:access_token|app_secret|secret|grant_code|sign|token)(?:=|\\?"\s*:\s*\\?"))[^&\s"'\\;,)]+`)
 
 // Redactor is a slog.Handler that rewrites every string the record
 // carries (message, attribute values, errors, Stringers, groups) so that

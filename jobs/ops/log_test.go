@@ -38,6 +38,8 @@ func TestRedactor(t *testing.T) {
 		{"with group", func(l *slog.Logger) { l.WithGroup("task").Info("x", "url", "/a?access_token=T0KEN") }, []string{"T0KEN"}, []string{"access_token=[redacted]"}},
 		{"struct", func(l *slog.Logger) { l.Info("x", "creds", creds{"s3cret-dmhub"}) }, []string{"s3cret-dmhub"}, []string{"[redacted]"}},
 		{"bytes", func(l *slog.Logger) { l.Info("x", "body", []byte(`{"secret":"grant-xyz"}`)) }, []string{"grant-xyz"}, nil},
+		{"json token body", func(l *slog.Logger) { l.Info("x", "body", `{"access_token":"eyJtok","expires_in":7200}`) },
+			[]string{"eyJtok"}, []string{"access_token", "[redacted]", "expires_in"}},
 		{"short secret ignored", func(l *slog.Logger) { l.Info("x", "word", "about") }, nil, []string{"about"}},
 		{"design= is not sign=", func(l *slog.Logger) { l.Info("x", "q", "design=blue") }, nil, []string{"design=blue"}},
 	}
