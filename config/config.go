@@ -41,6 +41,10 @@ type ClickHouse struct {
 	Password Secret   `yaml:"password"`
 	// DialTimeout bounds connecting; default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Cluster names a ClickHouse cluster (remote_servers): migrate then
+	// creates Replicated tables ON CLUSTER, with a Distributed table per
+	// entity table (docs/scaling.md). "" (default) is a single server.
+	Cluster string `yaml:"cluster"`
 }
 
 // Worker tunes the queue worker. Every field is optional.

@@ -20,6 +20,9 @@ type Scheduler struct {
 func (s Scheduler) CatchUpEnabled() bool { return s.CatchUp == nil || *s.CatchUp }
 
 func (c *Config) validateOps() error {
+	if cl := c.ClickHouse.Cluster; cl != "" && !identifier.MatchString(cl) {
+		return c.fieldErr("clickhouse.cluster", "%q is not a valid cluster name (letters, digits, _)", cl)
+	}
 	if a := c.Worker.MetricsAddr; a != "" {
 		if err := checkListenAddr(a); err != nil {
 			return c.fieldErr("worker.metrics_addr", "%q: %v", a, err)
