@@ -31,6 +31,10 @@ type Redis struct {
 	// deployment, so several deployments (or tests) can share one Redis.
 	// Default "loyaltybridge".
 	Namespace string `yaml:"namespace"`
+	// Sentinel or Cluster replace addr/url for a highly available Redis
+	// (config/ops.go, docs/scaling.md).
+	Sentinel *RedisSentinel `yaml:"sentinel"`
+	Cluster  []string       `yaml:"cluster"`
 }
 
 // ClickHouse locates the warehouse (native protocol).

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 )
@@ -42,6 +43,52 @@ func checkListenAddr(a string) error {
 		return checkHostPort("0.0.0.0" + a)
 	}
 	return checkHostPort(a)
+}
+
+// RedisSentinel locates a Redis master through Sentinel.
+type RedisSentinel struct {
+	Master   string   `yaml:"master"`   // the monitored master's name
+	Addrs    []string `yaml:"addrs"`    // sentinel host:port list
+	Password Secret   `yaml:"password"` // the sentinels' own password, if any
+}
+
+// HA reports whether Redis is reached through Sentinel or a Cluster.
+func (r Redis) HA() bool { return r.Sentinel != nil || len(r.Cluster) > 0 }
+
+func (c *Config) validateRedisHA() error {
+	r := c.Redis
+	switch {
+	case r.Sentinel != nil && len(r.Cluster) > 0:
+		return c.fieldErr("redis.cluster", "set either sentinel or cluster, not both")
+	case r.URL != "" || r.Addr != "":
+		key := "redis.sentinel"
+		if len(r.Cluster) > 0 {
+			key = "redis.cluster"
+		}
+		return c.fieldErr(key, "replaces url and addr: remove them")
+	case len(r.Cluster) > 0 && r.DB != 0:
+		return c.fieldErr("redis.db", "a Redis Cluster has only database 0")
+	case r.DB < 0 || r.DB > 15:
+		return c.fieldErr("redis.db", "%d is out of range 0..15", r.DB)
+	case !sourceName.MatchString(r.Namespace):
+		return c.fieldErr("redis.namespace", "%q must match [a-z0-9_-]+", r.Namespace)
+	}
+	addrs, key := r.Cluster, "redis.cluster"
+	if s := r.Sentinel; s != nil {
+		if s.Master == "" {
+			return c.fieldErr("redis.sentinel", "master is required (the name the sentinels monitor)")
+		}
+		addrs, key = s.Addrs, "redis.sentinel.addrs"
+	}
+	if len(addrs) == 0 {
+		return c.fieldErr(key, "list at least one host:port")
+	}
+	for i, a := range addrs {
+		if err := checkHostPort(a); err != nil {
+			return c.fieldErr(fmt.Sprintf("%s[%d]", key, i), "%q: %v", a, err)
+		}
+	}
+	return nil
 }
 
 var secretType = reflect.TypeOf(Secret(""))

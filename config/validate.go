@@ -20,7 +20,7 @@ const (
 )
 
 func (c *Config) setDefaults() {
-	if c.Redis.URL == "" && c.Redis.Addr == "" {
+	if c.Redis.URL == "" && c.Redis.Addr == "" && !c.Redis.HA() {
 		c.Redis.Addr = "127.0.0.1:6379"
 	}
 	if c.Redis.Namespace == "" {
@@ -158,6 +158,9 @@ func (c *Config) validate() error {
 
 func (c *Config) validateRedis() error {
 	r := c.Redis
+	if r.HA() {
+		return c.validateRedisHA() // config/ops.go
+	}
 	if r.URL != "" {
 		if r.Addr != "" || r.Password != "" || r.DB != 0 {
 			return c.fieldErr("redis.url", "set either url or addr/password/db, not both")

@@ -104,16 +104,15 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	log = slog.New(ops.NewRedactor(log.Handler(), cfg.Secrets()))
-	ropt, err := redisOptions(cfg.Redis)
+	rdb, where, err := newRedisClient(cfg.Redis) // redis.go
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropt)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, errors.New("redis " + ropt.Addr + ": " + err.Error())
+		return nil, errors.New("redis " + where + ": " + err.Error())
 	}
 	wh, err := warehouse.Open(ctx, cfg.ClickHouse)
 	if err != nil {
