@@ -89,4 +89,3 @@ func TestRedisSentinelClient(t *testing.T) {
 		t.Errorf("connected to port %v (%v), want the master's %s", got, err, mport)
 	}
 }
-
