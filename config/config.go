@@ -91,6 +91,10 @@ type Source struct {
 	// Concurrency bounds the per-member requests one fan-out task of this
 	// source has in flight; default 4.
 	Concurrency int `yaml:"concurrency"`
+	// BackfillShare is the part of rate_limit full runs (backfills) may
+	// use together, so a scheduled incremental sync always has the rest;
+	// default 0.5, 1 = no cap (config/ops.go).
+	BackfillShare float64 `yaml:"backfill_share"`
 	// FullSweepEvery upgrades an incremental run of a DM Hub per-member
 	// stream or of identities to a full re-read when its last full run is
 	// older than this (coupons, experience and identities change without

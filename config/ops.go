@@ -20,7 +20,15 @@ type Scheduler struct {
 // CatchUpEnabled reports whether missed slots fire at start (default true).
 func (s Scheduler) CatchUpEnabled() bool { return s.CatchUp == nil || *s.CatchUp }
 
+// DefaultBackfillShare is the default sources[].backfill_share.
+const DefaultBackfillShare = 0.5
+
 func (c *Config) validateOps() error {
+	for i, s := range c.Sources {
+		if s.BackfillShare <= 0 || s.BackfillShare > 1 {
+			return c.fieldErr(fmt.Sprintf("sources[%d].backfill_share", i), "%v is out of range (0, 1]", s.BackfillShare)
+		}
+	}
 	if cl := c.ClickHouse.Cluster; cl != "" && !identifier.MatchString(cl) {
 		return c.fieldErr("clickhouse.cluster", "%q is not a valid cluster name (letters, digits, _)", cl)
 	}

@@ -68,6 +68,9 @@ func (c *Config) setDefaults() {
 		if s.Concurrency == 0 {
 			s.Concurrency = 4
 		}
+		if s.BackfillShare == 0 {
+			s.BackfillShare = DefaultBackfillShare
+		}
 		if s.FullSweepEvery == 0 {
 			s.FullSweepEvery = 7 * 24 * time.Hour
 		}

@@ -48,7 +48,7 @@ type Client struct {
 func NewClient(src *config.Source, deps connectors.Deps) *Client {
 	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout}
 	if deps.Redis != nil {
-		hc.Limiter = NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit)
+		hc.Limiter = NewPriorityLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit, src.BackfillShare) // priority.go
 	}
 	return hc
 }
