@@ -95,6 +95,9 @@ type Source struct {
 	// use together, so a scheduled incremental sync always has the rest;
 	// default 0.5, 1 = no cap (config/ops.go).
 	BackfillShare float64 `yaml:"backfill_share"`
+	// MaxTasks caps the sync tasks of this source running at once across
+	// every worker; 0 (default) is no cap (jobs.SourceCap).
+	MaxTasks int `yaml:"max_tasks"`
 	// FullSweepEvery upgrades an incremental run of a DM Hub per-member
 	// stream or of identities to a full re-read when its last full run is
 	// older than this (coupons, experience and identities change without

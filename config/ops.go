@@ -28,6 +28,9 @@ func (c *Config) validateOps() error {
 		if s.BackfillShare <= 0 || s.BackfillShare > 1 {
 			return c.fieldErr(fmt.Sprintf("sources[%d].backfill_share", i), "%v is out of range (0, 1]", s.BackfillShare)
 		}
+		if s.MaxTasks < 0 || s.MaxTasks > MaxWorkers {
+			return c.fieldErr(fmt.Sprintf("sources[%d].max_tasks", i), "%d is out of range 0..%d", s.MaxTasks, MaxWorkers)
+		}
 	}
 	if cl := c.ClickHouse.Cluster; cl != "" && !identifier.MatchString(cl) {
 		return c.fieldErr("clickhouse.cluster", "%q is not a valid cluster name (letters, digits, _)", cl)
