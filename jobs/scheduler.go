@@ -142,6 +142,21 @@ func (s *Scheduler) Next(now time.Time) map[string]time.Time {
 	return out
 }
 
+// NextScheduled returns, for every source of cfg with a schedule, its
+// next slot after now (status shows it). Schedules are validated at load.
+func NextScheduled(cfg *config.Config, now time.Time) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, src := range cfg.Sources {
+		if src.Schedule == "" {
+			continue
+		}
+		if sched, err := cron.ParseStandard(src.Schedule); err == nil {
+			out[src.Name] = sched.Next(now).UTC()
+		}
+	}
+	return out
+}
+
 // maxWait bounds one sleep, so a wall-clock step (NTP) is noticed.
 const maxWait = time.Minute
 

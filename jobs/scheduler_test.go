@@ -256,3 +256,43 @@ func TestSchedulerRetriesFailedStart(t *testing.T) {
 		t.Errorf("fires = %v, want %s once by b", got.slots, k)
 	}
 }
+
+// With the real engine and no worker running, three slots of a
+// per-second schedule start each stream's run once: the later slots find
+// the run still in progress and resume it instead of starting another.
+func TestSchedulerDoesNotStartARunningSyncTwice(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 20, noWorker: true, sourceYML: `    schedule: "*/5 * * * *"
+    streams: [members, levels]`})
+	got := &fires{slots: map[string][]string{}}
+	var scheds []*jobs.Scheduler
+	for _, name := range []string{"a", "b"} {
+		s, err := jobs.NewScheduler(b.cfg, b.rdb, b.engine, quietLog(), jobs.SchedulerOptions{CatchUp: true, OnFire: got.hook(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scheds = append(scheds, s)
+	}
+	ctx := context.Background()
+	t0 := time.Now().UTC().Truncate(5 * time.Minute).Add(-15 * time.Minute)
+	for i := range 4 {
+		for _, s := range scheds {
+			s.Tick(ctx, t0.Add(time.Duration(i)*5*time.Minute+time.Second))
+		}
+	}
+	for _, who := range got.slots {
+		if len(who) != 1 {
+			t.Errorf("a slot fired %d times", len(who))
+		}
+	}
+	if len(got.slots) != 3 {
+		t.Errorf("fired %d slots, want 3: %v", len(got.slots), got.slots)
+	}
+	n := b.count(t, "SELECT uniqExact(run_id) FROM "+b.q("sync_runs")+" WHERE source = 'acme-dmhub'")
+	if n != 2 {
+		t.Errorf("%d runs started for 2 streams over 3 slots, want 2 (later slots resume them)", n)
+	}
+	if next := jobs.NextScheduled(b.cfg, t0); !next["acme-dmhub"].Equal(t0.Add(5 * time.Minute)) {
+		t.Errorf("NextScheduled = %v, want %s", next, t0.Add(5*time.Minute))
+	}
+}
