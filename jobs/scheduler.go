@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/goccy/go-json"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
 // Clock is the scheduler's time source; tests inject a fake one so they
@@ -70,6 +72,11 @@ type SchedulerOptions struct {
 	// OnSkip, when set, is called for each missed slot skipped because
 	// CatchUp is false (metrics).
 	OnSkip func(source string, slot time.Time)
+	// Backfilling, when set, reports whether a full run (backfill) of the
+	// stream is in progress; such streams are left out of the scheduled
+	// incremental sync, which would otherwise supersede the backfill at
+	// every slot. (*Engine).Backfilling is the production one.
+	Backfilling func(ctx context.Context, source, stream string) (bool, error)
 }
 
 // Scheduler enqueues each source's scheduled incremental syncs. Any number
@@ -77,7 +84,8 @@ type SchedulerOptions struct {
 // Redis SETNX on (namespace, source, slot time) before it is started, so
 // it starts once. The last started slot of each source is kept in Redis,
 // so a slot missed while every scheduler was down is found at the next
-// start. Backfills (full syncs) are never scheduled.
+// start. Backfills (full syncs) are never scheduled, and a stream with a
+// backfill in progress is left out of the scheduled sync (Backfilling).
 type Scheduler struct {
 	rdb     redis.UniversalClient
 	starter SyncStarter
@@ -90,9 +98,10 @@ type Scheduler struct {
 }
 
 type schedEntry struct {
-	source string
-	spec   string
-	sched  cron.Schedule
+	source  string
+	spec    string
+	sched   cron.Schedule
+	streams []string // the source's enabled streams
 }
 
 // NewScheduler builds a scheduler for every source of cfg with a schedule.
@@ -119,7 +128,7 @@ func NewScheduler(cfg *config.Config, rdb redis.UniversalClient, starter SyncSta
 		if err != nil {
 			return nil, fmt.Errorf("source %s: schedule %q: %w", src.Name, src.Schedule, err)
 		}
-		s.entries = append(s.entries, schedEntry{source: src.Name, spec: src.Schedule, sched: sched})
+		s.entries = append(s.entries, schedEntry{source: src.Name, spec: src.Schedule, sched: sched, streams: src.EnabledStreams()})
 	}
 	return s, nil
 }
@@ -256,7 +265,17 @@ func (s *Scheduler) tickSource(ctx context.Context, e schedEntry, now time.Time)
 	if !claimed {
 		return nil // another scheduler fired (or is firing) this slot
 	}
-	refs, err := s.starter.StartSync(ctx, e.source, nil, connectors.Incremental)
+	streams, err := s.incrementalStreams(ctx, e)
+	var refs []RunRef
+	if err == nil && streams == nil {
+		// every stream is backfilling: nothing to start in this slot
+		s.log.Info("scheduled slot skipped: every stream of the source is backfilling", "source", e.source, "slot", due)
+	} else if err == nil {
+		if len(streams) == len(e.streams) {
+			streams = nil // all of them
+		}
+		refs, err = s.starter.StartSync(ctx, e.source, streams, connectors.Incremental)
+	}
 	if err != nil {
 		// give the slot back so this or another scheduler retries it
 		if derr := s.rdb.Del(context.WithoutCancel(ctx), s.slotKey(e.source, due)).Err(); derr != nil {
@@ -280,6 +299,41 @@ func (s *Scheduler) tickSource(ctx context.Context, e schedEntry, now time.Time)
 		s.opt.OnFire(Fire{Source: e.source, Slot: due, Late: late, Runs: refs})
 	}
 	return nil
+}
+
+// incrementalStreams returns the streams of e to sync incrementally: all
+// of them but those with a backfill in progress; nil when none is left.
+func (s *Scheduler) incrementalStreams(ctx context.Context, e schedEntry) ([]string, error) {
+	if s.opt.Backfilling == nil {
+		return e.streams, nil
+	}
+	var out []string
+	for _, st := range e.streams {
+		busy, err := s.opt.Backfilling(ctx, e.source, st)
+		if err != nil {
+			return nil, err
+		}
+		if busy {
+			s.log.Info("scheduled sync leaves out a stream whose backfill is running", "source", e.source, "stream", st)
+			continue
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Backfilling reports whether a full run of the stream is in progress
+// (running or waiting), from its in-progress checkpoint.
+func (e *Engine) Backfilling(ctx context.Context, source, stream string) (bool, error) {
+	cp, ok, err := e.WH.LoadCheckpoint(ctx, source, stream, warehouse.InProgress)
+	if err != nil || !ok || cp.Mode != string(connectors.Full) {
+		return false, err
+	}
+	var st runState
+	if json.Unmarshal([]byte(cp.Cursor), &st) != nil {
+		return false, nil
+	}
+	return st.Status == warehouse.RunRunning || st.Status == warehouse.RunWaiting, nil
 }
 
 // lookbackWindows are the widths searched for the latest slot, smallest

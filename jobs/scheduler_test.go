@@ -296,3 +296,49 @@ func TestSchedulerDoesNotStartARunningSyncTwice(t *testing.T) {
 		t.Errorf("NextScheduled = %v, want %s", next, t0.Add(5*time.Minute))
 	}
 }
+
+// A scheduled incremental sync leaves a running backfill alone: without
+// the Backfilling check, StartSync would supersede the backfill at every
+// slot and a long backfill would never finish.
+func TestSchedulerLeavesRunningBackfillAlone(t *testing.T) {
+	t.Parallel()
+	for _, guard := range []bool{true, false} {
+		t.Run(fmt.Sprint("guard=", guard), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{members: 20, noWorker: true, sourceYML: `    schedule: "*/5 * * * *"
+    streams: [members, levels]`})
+			ctx := context.Background()
+			refs, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			backfill := refs[0].RunID
+			opt := jobs.SchedulerOptions{CatchUp: true}
+			if guard {
+				opt.Backfilling = b.engine.Backfilling
+			}
+			s, err := jobs.NewScheduler(b.cfg, b.rdb, b.engine, quietLog(), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Now().UTC().Truncate(5 * time.Minute).Add(-10 * time.Minute)
+			s.Tick(ctx, t0.Add(time.Second))
+			s.Tick(ctx, t0.Add(5*time.Minute+time.Second))
+			var status, errText string
+			if err := b.wh.Conn().QueryRow(ctx, "SELECT status, error FROM "+b.q("sync_runs")+" FINAL WHERE run_id = ?", backfill).Scan(&status, &errText); err != nil {
+				t.Fatal(err)
+			}
+			levels := b.count(t, "SELECT count() FROM "+b.q("sync_runs")+" FINAL WHERE stream = 'levels' AND mode = 'incremental'")
+			if levels != 1 {
+				t.Errorf("levels incremental runs = %d, want 1 (the other streams are still scheduled)", levels)
+			}
+			if guard && status != "running" {
+				t.Errorf("the backfill is %s (%s) after a scheduled slot, want still running", status, errText)
+			}
+			if !guard && status != "failed" {
+				t.Errorf("without the guard the backfill is %s; this test no longer shows why the guard exists", status)
+			}
+			t.Logf("guard=%v: backfill %s %q", guard, status, errText)
+		})
+	}
+}

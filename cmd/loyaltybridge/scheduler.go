@@ -33,6 +33,8 @@ running when its next slot comes is resumed, not started twice. Backfills are ne
 				CatchUp: a.cfg.Scheduler.CatchUpEnabled(),
 				OnFire:  func(f jobs.Fire) { m.SlotFired(f.Source, f.Late) },
 				OnSkip:  func(source string, _ time.Time) { m.SlotSkipped(source) },
+				// a running backfill is left alone, not superseded
+				Backfilling: a.engine.Backfilling,
 			})
 			if err != nil {
 				return err
