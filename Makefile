@@ -111,3 +111,12 @@ tidy-check: ## fail if go mod tidy would change go.mod/go.sum
 .PHONY: clean
 clean: ## remove bin/ (the services' data in .data/ stays; `make services-down` then rm -rf .data)
 	rm -rf bin
+
+.PHONY: check-deploy
+check-deploy: ## check deploy/: systemd-analyze verify, yamllint, docker compose config, manifest tests
+	deploy/check.sh
+	$(GO) test -count=1 ./deploy/
+
+.PHONY: test-cluster
+test-cluster: ## sync into a local two-replica ClickHouse cluster (+ ZooKeeper, temp folder) and compare the replicas
+	$(WITH_SERVICES) deploy/dev/cluster.sh run -- $(GO) test -count=1 -v -run 'TestCluster' ./jobs/ ./warehouse/

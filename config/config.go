@@ -12,6 +12,7 @@ type Config struct {
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Sources    []Source   `yaml:"sources"`
 	Worker     Worker     `yaml:"worker"`
+	Scheduler  Scheduler  `yaml:"scheduler"` // config/ops.go
 
 	// file is the path the config was loaded from ("" when built in code);
 	// lines maps a field path such as "sources[0].schedule" to its line.
@@ -30,6 +31,10 @@ type Redis struct {
 	// deployment, so several deployments (or tests) can share one Redis.
 	// Default "loyaltybridge".
 	Namespace string `yaml:"namespace"`
+	// Sentinel or Cluster replace addr/url for a highly available Redis
+	// (config/ops.go, docs/scaling.md).
+	Sentinel *RedisSentinel `yaml:"sentinel"`
+	Cluster  []string       `yaml:"cluster"`
 }
 
 // ClickHouse locates the warehouse (native protocol).
@@ -46,6 +51,10 @@ type ClickHouse struct {
 	// concurrent member look-up, plus its run bookkeeping; 2 for the
 	// process itself), so tasks do not queue for connections.
 	MaxOpenConns int `yaml:"max_open_conns"`
+	// Cluster names a ClickHouse cluster (remote_servers): migrate then
+	// creates Replicated tables ON CLUSTER, with a Distributed table per
+	// entity table (docs/scaling.md). "" (default) is a single server.
+	Cluster string `yaml:"cluster"`
 }
 
 // Worker tunes the queue worker. Every field is optional.
@@ -67,6 +76,9 @@ type Worker struct {
 	// failure; past it, each further rate limit counts against max_retry.
 	// Default 30m.
 	RateLimitBudget time.Duration `yaml:"rate_limit_budget"`
+	// MetricsAddr is the listen address of the worker's /healthz, /readyz
+	// and /metrics (e.g. ":9101"); "" serves none.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Source is one vendor account.
@@ -96,6 +108,13 @@ type Source struct {
 	// Concurrency bounds the per-member requests one fan-out task of this
 	// source has in flight; default 4.
 	Concurrency int `yaml:"concurrency"`
+	// BackfillShare is the part of rate_limit full runs (backfills) may
+	// use together, so a scheduled incremental sync always has the rest;
+	// default 0.5, 1 = no cap (config/ops.go).
+	BackfillShare float64 `yaml:"backfill_share"`
+	// MaxTasks caps the sync tasks of this source running at once across
+	// every worker; 0 (default) is no cap (jobs.SourceCap).
+	MaxTasks int `yaml:"max_tasks"`
 	// FullSweepEvery upgrades an incremental run of a DM Hub per-member
 	// stream or of identities to a full re-read when its last full run is
 	// older than this (coupons, experience and identities change without

@@ -22,7 +22,7 @@ const (
 )
 
 func (c *Config) setDefaults() {
-	if c.Redis.URL == "" && c.Redis.Addr == "" {
+	if c.Redis.URL == "" && c.Redis.Addr == "" && !c.Redis.HA() {
 		c.Redis.Addr = "127.0.0.1:6379"
 	}
 	if c.Redis.Namespace == "" {
@@ -75,6 +75,9 @@ func (c *Config) setDefaults() {
 		}
 		if s.Concurrency == 0 {
 			s.Concurrency = 4
+		}
+		if s.BackfillShare == 0 {
+			s.BackfillShare = DefaultBackfillShare
 		}
 		if s.FullSweepEvery == 0 {
 			s.FullSweepEvery = 7 * 24 * time.Hour
@@ -158,6 +161,9 @@ func (c *Config) validate() error {
 	if w.ShutdownTimeout < 0 {
 		return c.fieldErr("worker.shutdown_timeout", "must not be negative")
 	}
+	if err := c.validateOps(); err != nil {
+		return err
+	}
 	names := map[string]int{}
 	for i := range c.Sources {
 		if err := c.validateSource(i, names); err != nil {
@@ -191,6 +197,9 @@ func (c *Config) validate() error {
 
 func (c *Config) validateRedis() error {
 	r := c.Redis
+	if r.HA() {
+		return c.validateRedisHA() // config/ops.go
+	}
 	if r.URL != "" {
 		if r.Addr != "" || r.Password != "" || r.DB != 0 {
 			return c.fieldErr("redis.url", "set either url or addr/password/db, not both")

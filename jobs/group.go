@@ -27,6 +27,7 @@ func (h groupHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("sync task payload: %v: %w", err, asynq.SkipRetry)
 	}
+	ctx = connectors.WithMode(ctx, connectors.Mode(p.Mode)) // backfills keep within their rate share
 	src, conn, err := e.connector(p.Source)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)

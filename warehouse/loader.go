@@ -54,6 +54,7 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 		if err := w.insert(ctx, tables[name], byTable[name]); err != nil {
 			return err
 		}
+		w.observeLoad(name, len(byTable[name]))
 	}
 	return nil
 }

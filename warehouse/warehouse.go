@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -26,6 +27,10 @@ type Warehouse struct {
 	// columns.
 	legacy bool
 	now    func() time.Time
+	// observer is told about every inserted batch (observe.go).
+	observer atomic.Pointer[loadObserver]
+	// cluster is clickhouse.cluster: DDL runs ON CLUSTER (cluster.go).
+	cluster string
 }
 
 // Open connects (native protocol) and pings. It does not need the
@@ -44,6 +49,10 @@ func Open(ctx context.Context, cfg config.ClickHouse) (*Warehouse, error) {
 		MaxIdleConns:    poolSize(cfg.MaxOpenConns),
 		ConnMaxLifetime: time.Hour,
 	}
+	if cfg.Cluster != "" {
+		// inserts into a Distributed table return once they are stored
+		opts.Settings["insert_distributed_sync"] = 1
+	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
@@ -54,7 +63,7 @@ func Open(ctx context.Context, cfg config.ClickHouse) (*Warehouse, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("clickhouse %s: %w", strings.Join(cfg.Addr, ","), err)
 	}
-	w := &Warehouse{conn: conn, db: cfg.Database, now: time.Now}
+	w := &Warehouse{conn: conn, db: cfg.Database, now: time.Now, cluster: cfg.Cluster}
 	if v, err := conn.ServerVersion(); err == nil && v.Version.Major < 19 {
 		w.legacy = true
 	}
@@ -132,10 +141,10 @@ func Migrations() ([]Migration, error) {
 // EXISTS), so an interrupted or concurrent migrate is safe to run again.
 // It returns the versions it applied.
 func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
-	if err := w.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+w.db+"`"); err != nil {
+	if err := w.execDDL(ctx, "CREATE DATABASE IF NOT EXISTS `"+w.db+"`"); err != nil {
 		return nil, fmt.Errorf("migrate: create database %s: %w", w.db, err)
 	}
-	if err := w.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+w.Q("schema_migrations")+
+	if err := w.execDDL(ctx, "CREATE TABLE IF NOT EXISTS "+w.Q("schema_migrations")+
 		" (version String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY version"); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -170,8 +179,7 @@ func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 			continue
 		}
 		for i, st := range m.Statements {
-			q := strings.ReplaceAll(st, "{db}", "`"+w.db+"`")
-			if err := w.conn.Exec(ddlCtx, q); err != nil {
+			if err := w.execDDL(ddlCtx, st); err != nil {
 				return applied, fmt.Errorf("migrate %s statement %d: %w", m.Version, i+1, err)
 			}
 		}

@@ -16,12 +16,14 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
 	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
+	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
 type globals struct {
 	configPath string
 	logLevel   string
+	logFormat  logFormatFlag // ops.go
 }
 
 func newRootCmd() *cobra.Command {
@@ -38,7 +40,8 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", def, "config file (env LOYALTYBRIDGE_CONFIG)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g))
+	root.PersistentFlags().Var(&g.logFormat, "log-format", "log format: json or text")
+	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSchedulerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g))
 	return root
 }
 
@@ -64,7 +67,13 @@ func (g *globals) logger() *slog.Logger {
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// JSON by default; access_token values redacted (openApp adds the
+	// configured secrets)
+	log, err := ops.NewLogger(os.Stderr, g.logFormat.String(), lvl, nil)
+	if err != nil { // the flag accepts only json and text
+		log, _ = ops.NewLogger(os.Stderr, ops.LogJSON, lvl, nil)
+	}
+	return log
 }
 
 // app is what the commands share: config, connections and the engine.
@@ -94,16 +103,16 @@ func (g *globals) open(ctx context.Context) (*app, error) {
 }
 
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
-	ropt, err := redisOptions(cfg.Redis)
+	log = slog.New(ops.NewRedactor(log.Handler(), cfg.Secrets()))
+	rdb, where, err := newRedisClient(cfg.Redis) // redis.go
 	if err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(ropt)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, errors.New("redis " + ropt.Addr + ": " + err.Error())
+		return nil, errors.New("redis " + where + ": " + err.Error())
 	}
 	wh, err := warehouse.Open(ctx, cfg.ClickHouse)
 	if err != nil {

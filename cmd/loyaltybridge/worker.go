@@ -28,6 +28,11 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if err := migrateLocked(cmd.Context(), a); err != nil {
 				return err
 			}
+			_, stopOps, err := a.startOps(cmd.Context(), a.cfg.Worker.MetricsAddr) // ops.go
+			if err != nil {
+				return err
+			}
+			defer stopOps()
 			a.log.Info("worker started", "queues", a.engine.ServerConfig().Queues, "concurrency", a.cfg.Worker.Concurrency,
 				"sources", len(a.cfg.Sources))
 			return a.engine.RunWorker(cmd.Context(), a.rdb)

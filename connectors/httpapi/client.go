@@ -59,7 +59,7 @@ func NewClient(src *config.Source, deps connectors.Deps) *Client {
 	hc := &Client{Source: src.Name, HTTP: deps.HTTP, Timeout: src.Timeout, Observer: deps.Observer,
 		Retry: Retry{Attempts: src.RequestAttempts}}
 	if deps.Redis != nil {
-		hc.Limiter = NewRedisLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit)
+		hc.Limiter = NewPriorityLimiter(deps.Redis, deps.Namespace+":ratelimit:"+src.Name, src.RateLimit, src.BackfillShare) // priority.go
 	}
 	return hc
 }
