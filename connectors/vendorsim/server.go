@@ -30,6 +30,7 @@ type ServerOptions struct {
 //	POST /_sim/mutate    admin mutations (JSON, see MutateRequest)
 //	GET  /_sim/healthz   "ok"
 //	GET  /_sim/requests  request counters of every simulator (JSON)
+//	GET  /_sim/faults    injected faults of every simulator (JSON FaultStats)
 //
 // The sub-simulators are exported so tests can read their ground truth.
 type Server struct {
@@ -84,8 +85,17 @@ func NewServer(opts ServerOptions) *Server {
 			"dmhub": s.DMHub.Requests(), "houcaller": s.Houcaller.Requests(), "zvcms": s.Zvcms.Requests(),
 		})
 	})
+	m.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
 	s.mux = m
 	return s
+}
+
+// Faults returns the injected-fault counts of each simulator, keyed
+// "dmhub", "houcaller" and "zvcms".
+func (s *Server) Faults() map[string]FaultStats {
+	return map[string]FaultStats{"dmhub": s.DMHub.Faults(), "houcaller": s.Houcaller.Faults(), "zvcms": s.Zvcms.Faults()}
 }
 
 // ServeHTTP implements http.Handler.
