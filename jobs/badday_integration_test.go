@@ -90,13 +90,26 @@ type badDayWorker struct {
 // and every table must equal the simulator's data after FINAL.
 func TestBadDay(t *testing.T) {
 	t.Parallel()
+	runBadDay(t, badDayTokenTTL, badDayFaultRate)
+}
+
+// TestBadDayCalmControl is TestBadDay without faults and with the
+// documented 7200 s tokens (same data, rate limit, workers and checks): it
+// shows the set-up and the comparisons are right, so a TestBadDay failure
+// is the bad day's doing.
+func TestBadDayCalmControl(t *testing.T) {
+	t.Parallel()
+	runBadDay(t, 7200*time.Second, 0)
+}
+
+func runBadDay(t *testing.T, tokenTTL time.Duration, faultRate float64) {
 	chCfg, wh := warehousetest.ClickHouse(t)
 	rCfg, rdb := warehousetest.Redis(t)
 	mix := vendorsim.FaultMix{Hang: badDayHang} // the default mix: every transient kind
 	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 7, Members: badDayMembers,
-		DMHub:     vendorsim.DMHubOptions{TokenTTL: badDayTokenTTL, ErrorRate: badDayFaultRate, Faults: mix, RateLimit: badDayVendorRPS},
-		Houcaller: vendorsim.HoucallerOptions{ErrorRate: badDayFaultRate, Faults: mix, RateLimit: badDayVendorRPS},
-		Zvcms:     vendorsim.ZvcmsOptions{ErrorRate: badDayFaultRate, Faults: mix, RateLimit: badDayVendorRPS},
+		DMHub:     vendorsim.DMHubOptions{TokenTTL: tokenTTL, ErrorRate: faultRate, Faults: mix, RateLimit: badDayVendorRPS},
+		Houcaller: vendorsim.HoucallerOptions{ErrorRate: faultRate, Faults: mix, RateLimit: badDayVendorRPS},
+		Zvcms:     vendorsim.ZvcmsOptions{ErrorRate: faultRate, Faults: mix, RateLimit: badDayVendorRPS},
 	})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -247,7 +260,7 @@ sources:
 		}
 		extra := ""
 		if v == "dmhub" {
-			extra = fmt.Sprintf(", %d tokens issued (%s lifetime)", rq["token"], badDayTokenTTL)
+			extra = fmt.Sprintf(", %d tokens issued (%s lifetime)", rq["token"], tokenTTL)
 		}
 		t.Logf("injected into %-9s %5d requests: %3d faults (%.1f%%) [%s]%s", v, reqs, st.Total(), 100*float64(st.Total())/float64(max(reqs, 1)), st, extra)
 	}
