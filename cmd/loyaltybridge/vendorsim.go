@@ -22,6 +22,7 @@ type simFlags struct {
 	faults     string
 	hang       time.Duration
 	tokenTTL   time.Duration
+	hostile    string
 	rateLimit  float64
 	ignoreSort bool
 }
@@ -36,6 +37,8 @@ func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
 		`fault kinds and weights, e.g. "busy=2,hang": http500, http502, busy, truncated, hang, business; `+
 			`"default" = every kind but business, "all" = every kind`)
 	cmd.Flags().DurationVar(&f.hang, "hang", vendorsim.DefaultHang, "how long a hang fault holds the request (ends early when the client gives up)")
+	cmd.Flags().StringVar(&f.hostile, "hostile", "none",
+		"hostile list payloads: none, huge-page, huge-field, wrong-types, endless-body, endless-pages")
 	cmd.Flags().DurationVar(&f.tokenTTL, "token-ttl", 7200*time.Second, "DM Hub access-token lifetime (expires_in)")
 	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 0, "requests per second per app before HTTP 429 (0 = unlimited)")
 	cmd.Flags().BoolVar(&f.ignoreSort, "ignore-sort", false, "DM Hub ignores sidx/sord on the member list")
@@ -45,12 +48,13 @@ func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
 func (f *simFlags) options() vendorsim.ServerOptions {
 	weights, _ := vendorsim.ParseFaultWeights(f.faults)
 	mix := vendorsim.FaultMix{Weights: weights, Hang: f.hang}
+	hostile, _ := vendorsim.ParseHostile(f.hostile)
 	return vendorsim.ServerOptions{
 		Seed: f.seed, Members: f.members,
 		DMHub: vendorsim.DMHubOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit,
-			IgnoreSort: f.ignoreSort, TokenTTL: f.tokenTTL},
-		Houcaller: vendorsim.HoucallerOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit},
-		Zvcms:     vendorsim.ZvcmsOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit},
+			IgnoreSort: f.ignoreSort, TokenTTL: f.tokenTTL, Hostile: hostile},
+		Houcaller: vendorsim.HoucallerOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
+		Zvcms:     vendorsim.ZvcmsOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
 	}
 }
 
@@ -63,6 +67,9 @@ func (f *simFlags) validate() error {
 	}
 	if _, err := vendorsim.ParseFaultWeights(f.faults); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("--faults: %w", err)}
+	}
+	if _, err := vendorsim.ParseHostile(f.hostile); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--hostile: %w", err)}
 	}
 	if f.hang <= 0 {
 		return &exitError{code: 2, err: fmt.Errorf("--hang %s must be positive", f.hang)}

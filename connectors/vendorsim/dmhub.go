@@ -34,6 +34,10 @@ type DMHubOptions struct {
 	// RateLimit is requests per second per appid (0 = unlimited); excess
 	// requests get HTTP 429 with a Retry-After header in seconds.
 	RateLimit float64
+	// Hostile replaces list answers by hostile payloads (see doc.go);
+	// HostileRows is the HostileHugePage size (default DefaultHostileRows).
+	Hostile     Hostile
+	HostileRows int
 	// IgnoreSort makes the member list ignore sidx/sord (always id asc).
 	IgnoreSort bool
 	// MaxRows silently caps the rows parameter (default 100).
@@ -58,6 +62,9 @@ func (o DMHubOptions) withDefaults() DMHubOptions {
 	}
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 7200 * time.Second
+	}
+	if o.HostileRows <= 0 {
+		o.HostileRows = DefaultHostileRows
 	}
 	if o.MaxRows <= 0 {
 		o.MaxRows = 100
@@ -213,6 +220,10 @@ func (h *DMHub) wrap(name string, auth bool, fn http.HandlerFunc) http.HandlerFu
 					writeJSON(w, http.StatusOK, dmError("401001", false, msg))
 					return
 				}
+			}
+			if auth {
+				serveHostile(h.opts.Hostile, h.opts.HostileRows, w, r, fn)
+				return
 			}
 			fn(w, r)
 		})

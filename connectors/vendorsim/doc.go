@@ -315,7 +315,32 @@
 // come before the token check: a faulted request never reveals whether its
 // token was valid. `loyaltybridge vendorsim` exposes --error-rate, --faults
 // (e.g. "busy=2,hang", "default", "all"; ParseFaultWeights), --hang,
-// --rate-limit and --token-ttl.
+// --rate-limit, --token-ttl and --hostile (see Hostile payloads).
+//
+// # Hostile payloads
+//
+// With Hostile set (--hostile), every successful answer that holds a
+// non-empty list of records (DM Hub rows; Houcaller data.list /
+// data.records; zvcms data, data.coupons.list, data.item_list) is replaced
+// (keys then come out sorted); answers without such a list, errors and
+// faults are left alone. No vendor document describes these: they are
+// what a client must survive with a clear error and bounded memory.
+//   - huge-page: HostileRows records (default DefaultHostileRows =
+//     200,000, far past a 64 MiB body) whatever page size was asked for,
+//     the list's records repeated; streamed, so the simulator's memory
+//     stays small.
+//   - huge-field: the first record's first text field among name, cpnName,
+//     title, remark, desc, content, sub_name (else a new "remark") holds a
+//     10 MB string (HugeFieldBytes).
+//   - wrong-types: in the first record every value whose key does not name
+//     an id or code changes type: numbers → "N/A", objects → "gold",
+//     arrays → "x", booleans → "yes", strings → {"value":"…"}.
+//   - endless-body: the list is streamed without end, until the client
+//     hangs up (the handler then returns).
+//   - endless-pages: every page, whatever page or offset is asked for,
+//     holds 100 records (the list's own, repeated) and says there is more
+//     (next true; total, records, pages, last_page 1000000): a client
+//     that trusts the vendor never stops paging.
 //
 // Secrets (DM Hub secret, DES key, zvcms secret) are never logged or echoed.
 package vendorsim

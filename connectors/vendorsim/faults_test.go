@@ -91,7 +91,7 @@ func faultVendors() []faultVendor {
 				ts, nonce := "1547186244", "658965"
 				return jsonReq(t, base+"/zvcms/v3/crm/customer/allCustomerInfo", map[string]any{
 					"openId": "sim-zvcms-open", "grantCode": "sim-grant", "timestamp": ts, "nonce": nonce,
-					"token": testSign("sim-zvcms-secret", "sim-zvcms-open", "sim-grant", ts, nonce), "params": map[string]any{"customerId": s.Zvcms.Customers()[0].ID}})
+					"token": testSign("sim-zvcms-secret", "sim-zvcms-open", "sim-grant", ts, nonce), "params": map[string]any{"customerId": zvcmsWithCoupons(t, s)}})
 			},
 			kindOf: func(t *testing.T, v map[string]any) FaultKind {
 				switch fmt.Sprint(v["status"], " ", v["code"]) {
@@ -434,4 +434,16 @@ func TestFaultsEndpoint(t *testing.T) {
 	if got["houcaller"].Kinds[FaultBusy] != 1 || got["zvcms"].Total() != 0 || len(got) != 3 {
 		t.Errorf("/_sim/faults = %s", res.body)
 	}
+}
+
+// zvcmsWithCoupons returns a customer who has coupons (a non-empty list).
+func zvcmsWithCoupons(t *testing.T, s *Server) string {
+	t.Helper()
+	for _, c := range s.Zvcms.Customers() {
+		if len(s.Zvcms.Coupons(c.ID)) > 0 {
+			return c.ID
+		}
+	}
+	t.Fatal("no zvcms customer has coupons")
+	return ""
 }

@@ -2,6 +2,7 @@ package vendorsim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,8 +42,12 @@ type HoucallerOptions struct {
 	// Faults selects the kinds (default: the transient mix, doc.go).
 	ErrorRate float64
 	Faults    FaultMix
-	RateLimit float64 // requests/second per channel; 0 = unlimited
-	Now       func() time.Time
+	// Hostile replaces list answers by hostile payloads (see doc.go);
+	// HostileRows is the HostileHugePage size (default DefaultHostileRows).
+	Hostile     Hostile
+	HostileRows int
+	RateLimit   float64 // requests/second per channel; 0 = unlimited
+	Now         func() time.Time
 }
 
 // HoucallerMember is a simulated Houcaller member.
@@ -346,7 +351,7 @@ func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.faults.serve(w, r, fault, hcFaultBodies(r.URL.Path), func(w http.ResponseWriter, _ *http.Request) {
+	inner := func(w http.ResponseWriter, _ *http.Request) {
 		switch {
 		case envErr != nil:
 			writeJSON(w, http.StatusOK, hcError(1003, "请求参数格式错误"))
@@ -390,6 +395,9 @@ func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		h.mu.Unlock()
 		writeJSON(w, http.StatusOK, jsonObj{{msgKey, "操作成功"}, {"code", 0}, {"data", data}})
+	}
+	h.faults.serve(w, r, fault, hcFaultBodies(r.URL.Path), func(w http.ResponseWriter, r *http.Request) {
+		serveHostile(h.opts.Hostile, cmp.Or(h.opts.HostileRows, DefaultHostileRows), w, r, inner)
 	})
 }
 

@@ -2,6 +2,7 @@ package vendorsim
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -36,8 +37,12 @@ type ZvcmsOptions struct {
 	// Faults selects the kinds (default: the transient mix, doc.go).
 	ErrorRate float64
 	Faults    FaultMix
-	RateLimit float64 // requests/second per openId; 0 = unlimited
-	Now       func() time.Time
+	// Hostile replaces list answers by hostile payloads (see doc.go);
+	// HostileRows is the HostileHugePage size (default DefaultHostileRows).
+	Hostile     Hostile
+	HostileRows int
+	RateLimit   float64 // requests/second per openId; 0 = unlimited
+	Now         func() time.Time
 }
 
 // ZvcmsCustomer is a simulated customer (allCustomerInfo).
@@ -360,7 +365,7 @@ func (z *Zvcms) v3(name string, fn func(map[string]any) bizResult) http.HandlerF
 		if !ok {
 			return
 		}
-		z.faults.serve(w, r, fault, zvFaultBodies(func(system bool, code int, msg string) jsonObj {
+		z.serve(w, r, fault, zvFaultBodies(func(system bool, code int, msg string) jsonObj {
 			return zvV3Error(system, strconv.Itoa(code), msg)
 		}), func(w http.ResponseWriter, _ *http.Request) {
 			if decErr != nil {
@@ -412,7 +417,7 @@ func (z *Zvcms) v2(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	z.faults.serve(w, r, fault, zvFaultBodies(v2err), func(w http.ResponseWriter, _ *http.Request) {
+	z.serve(w, r, fault, zvFaultBodies(v2err), func(w http.ResponseWriter, _ *http.Request) {
 		if decErr != nil {
 			writeJSON(w, http.StatusOK, v2err(true, 40001, "请求格式错误"))
 			return
@@ -461,6 +466,13 @@ func zvFaultBodies(envelope func(system bool, code int, msg string) jsonObj) fau
 			writeJSON(w, http.StatusOK, envelope(false, 20003, "参数错误"))
 		},
 	}
+}
+
+// serve applies the fault and then the hostile mode around fn.
+func (z *Zvcms) serve(w http.ResponseWriter, r *http.Request, fault faultPick, bodies faultBodies, fn http.HandlerFunc) {
+	z.faults.serve(w, r, fault, bodies, func(w http.ResponseWriter, r *http.Request) {
+		serveHostile(z.opts.Hostile, cmp.Or(z.opts.HostileRows, DefaultHostileRows), w, r, fn)
+	})
 }
 
 func notExist() bizResult { return bizResult{errCode: "20001", errMsg: "查询的信息不存在"} }
