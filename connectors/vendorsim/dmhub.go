@@ -86,16 +86,17 @@ type DMHub struct {
 	limiter *limiter
 	faults  *faultModel
 
-	mu       sync.Mutex
-	data     *dmData
-	tokens   map[string]dmToken
-	retired  map[string]string // superseded token → its appid
-	tokenSeq int64
-	requests map[string]int64
-	writes   []DMHubWrite
-	deals    map[string]*dmDeal
-	dealSeq  int64
-	devices  map[string]json.RawMessage
+	mu        sync.Mutex
+	data      *dmData
+	tokens    map[string]dmToken
+	oldTokens map[string]string // superseded token → its appid
+	hostile   Hostile
+	tokenSeq  int64
+	requests  map[string]int64
+	writes    []DMHubWrite
+	deals     map[string]*dmDeal
+	dealSeq   int64
+	devices   map[string]json.RawMessage
 }
 
 type dmToken struct {
@@ -107,15 +108,16 @@ type dmToken struct {
 func NewDMHub(opts DMHubOptions) *DMHub {
 	opts = opts.withDefaults()
 	h := &DMHub{
-		opts:     opts,
-		limiter:  newLimiter(opts.RateLimit, opts.Now),
-		data:     newDMData(opts.Seed, opts.Members),
-		faults:   newFaultModel(opts.Seed, 0xfa017, opts.ErrorRate, opts.Faults),
-		tokens:   make(map[string]dmToken),
-		retired:  make(map[string]string),
-		requests: make(map[string]int64),
-		deals:    make(map[string]*dmDeal),
-		devices:  make(map[string]json.RawMessage),
+		opts:      opts,
+		limiter:   newLimiter(opts.RateLimit, opts.Now),
+		data:      newDMData(opts.Seed, opts.Members),
+		faults:    newFaultModel(opts.Seed, 0xfa017, opts.ErrorRate, opts.Faults),
+		tokens:    make(map[string]dmToken),
+		oldTokens: make(map[string]string),
+		hostile:   opts.Hostile,
+		requests:  make(map[string]int64),
+		deals:     make(map[string]*dmDeal),
+		devices:   make(map[string]json.RawMessage),
 	}
 	h.routes()
 	return h
@@ -222,7 +224,7 @@ func (h *DMHub) wrap(name string, auth bool, fn http.HandlerFunc) http.HandlerFu
 				}
 			}
 			if auth {
-				serveHostile(h.opts.Hostile, h.opts.HostileRows, w, r, fn)
+				serveHostile(h.hostileMode(), h.opts.HostileRows, w, r, fn)
 				return
 			}
 			fn(w, r)
@@ -232,6 +234,20 @@ func (h *DMHub) wrap(name string, auth bool, fn http.HandlerFunc) http.HandlerFu
 
 // Faults returns the counts of the faults and 429s injected so far.
 func (h *DMHub) Faults() FaultStats { return h.faults.stats() }
+
+// SetHostile switches the hostile-payload mode ("" = none) from the next
+// request on.
+func (h *DMHub) SetHostile(m Hostile) {
+	h.mu.Lock()
+	h.hostile = m
+	h.mu.Unlock()
+}
+
+func (h *DMHub) hostileMode() Hostile {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hostile
+}
 
 // ResetFaults zeroes the fault counters (the fault sequence goes on).
 func (h *DMHub) ResetFaults() { h.faults.reset() }
@@ -245,7 +261,7 @@ func (h *DMHub) appIDForToken(tok string) string {
 			return app
 		}
 	}
-	return h.retired[tok]
+	return h.oldTokens[tok]
 }
 
 // checkToken returns "" for the current, unexpired token of an appid and an
@@ -264,7 +280,7 @@ func (h *DMHub) checkToken(tok string) string {
 			return ""
 		}
 	}
-	if _, ok := h.retired[tok]; ok {
+	if _, ok := h.oldTokens[tok]; ok {
 		return "access_token superseded by a newer token"
 	}
 	return "invalid access_token"
@@ -282,7 +298,7 @@ func (h *DMHub) handleToken(w http.ResponseWriter, r *http.Request) {
 	tok := hex.EncodeToString(sum[:16])
 	// Only one token per appid is valid: this replaces (invalidates) the old one.
 	if old, ok := h.tokens[h.opts.AppID]; ok {
-		h.retired[old.token] = h.opts.AppID
+		h.oldTokens[old.token] = h.opts.AppID
 	}
 	h.tokens[h.opts.AppID] = dmToken{token: tok, expires: h.opts.Now().Add(h.opts.TokenTTL)}
 	h.mu.Unlock()

@@ -150,7 +150,7 @@ func (h *DMHub) RevokeToken() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if old, ok := h.tokens[h.opts.AppID]; ok {
-		h.retired[old.token] = h.opts.AppID
+		h.oldTokens[old.token] = h.opts.AppID
 	}
 	delete(h.tokens, h.opts.AppID)
 }

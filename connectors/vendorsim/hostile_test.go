@@ -157,3 +157,51 @@ func TestParseHostile(t *testing.T) {
 		t.Errorf("ParseHostile(evil) error = %v", err)
 	}
 }
+
+// TestSetHostileAtRuntime: POST /_sim/mutate set_hostile switches one
+// vendor's mode on and off.
+func TestSetHostileAtRuntime(t *testing.T) {
+	t.Parallel()
+	s, srv := hostileServer(t, "", 0)
+	defer srv.Close()
+	c := &http.Client{Timeout: 20 * time.Second}
+	v := faultVendors()[1] // houcaller
+	fieldSizes := func() int {
+		resp, err := c.Do(v.request(t, s, srv.URL, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, val := range firstList(t, body)[0].(map[string]any) {
+			if str, ok := val.(string); ok && len(str) == HugeFieldBytes {
+				return HugeFieldBytes
+			}
+		}
+		return 0
+	}
+	mutate := func(mode string) {
+		res := do(t, http.MethodPost, srv.URL+"/_sim/mutate", map[string]string{"vendor": "houcaller", "op": "set_hostile", "mode": mode})
+		if res.status != http.StatusOK {
+			t.Fatalf("set_hostile %q: %d %s", mode, res.status, res.body)
+		}
+	}
+	if fieldSizes() != 0 {
+		t.Fatal("huge field before the mode was set")
+	}
+	mutate("huge-field")
+	if fieldSizes() != HugeFieldBytes {
+		t.Fatal("no huge field after set_hostile huge-field")
+	}
+	if s.Zvcms.hostileMode() != "" || s.DMHub.hostileMode() != "" {
+		t.Error("set_hostile for houcaller changed another vendor")
+	}
+	mutate("none")
+	if fieldSizes() != 0 {
+		t.Fatal("huge field after set_hostile none")
+	}
+	if res := do(t, http.MethodPost, srv.URL+"/_sim/mutate", map[string]string{"op": "set_hostile", "mode": "evil"}); res.status != 400 ||
+		!strings.Contains(string(res.body), "evil") {
+		t.Errorf("bad mode: %d %s", res.status, res.body)
+	}
+}

@@ -154,7 +154,7 @@ func NewHoucaller(opts HoucallerOptions) *Houcaller {
 	codec, err := newDESCodec(opts.DESKey, opts.Mode, opts.IV, opts.Padding)
 	h := &Houcaller{
 		cfgErr:   err,
-		simBase:  newSimBase(opts.Seed, 0x686f75, opts.Latency, opts.ErrorRate, opts.Faults, opts.RateLimit, opts.Now),
+		simBase:  newSimBase(opts.Seed, 0x686f75, opts.Latency, opts.ErrorRate, opts.Faults, opts.Hostile, opts.RateLimit, opts.Now),
 		opts:     opts,
 		codec:    codec,
 		rng:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x686f7563)),
@@ -397,7 +397,7 @@ func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, jsonObj{{msgKey, "操作成功"}, {"code", 0}, {"data", data}})
 	}
 	h.faults.serve(w, r, fault, hcFaultBodies(r.URL.Path), func(w http.ResponseWriter, r *http.Request) {
-		serveHostile(h.opts.Hostile, cmp.Or(h.opts.HostileRows, DefaultHostileRows), w, r, inner)
+		serveHostile(h.hostileMode(), cmp.Or(h.opts.HostileRows, DefaultHostileRows), w, r, inner)
 	})
 }
 

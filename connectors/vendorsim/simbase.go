@@ -15,10 +15,12 @@ type simBase struct {
 
 	cmu      sync.Mutex
 	requests map[string]int64
+	hostile  Hostile
 }
 
-func newSimBase(seed int64, stream uint64, latency time.Duration, errorRate float64, mix FaultMix, rateLimit float64, now func() time.Time) simBase {
+func newSimBase(seed int64, stream uint64, latency time.Duration, errorRate float64, mix FaultMix, hostile Hostile, rateLimit float64, now func() time.Time) simBase {
 	return simBase{
+		hostile:  hostile,
 		latency:  latency,
 		limiter:  newLimiter(rateLimit, now),
 		faults:   newFaultModel(seed, stream, errorRate, mix),
@@ -50,6 +52,20 @@ func (b *simBase) ResetRequests() {
 	b.cmu.Lock()
 	defer b.cmu.Unlock()
 	clear(b.requests)
+}
+
+// SetHostile switches the hostile-payload mode ("" = none) from the next
+// request on.
+func (b *simBase) SetHostile(m Hostile) {
+	b.cmu.Lock()
+	b.hostile = m
+	b.cmu.Unlock()
+}
+
+func (b *simBase) hostileMode() Hostile {
+	b.cmu.Lock()
+	defer b.cmu.Unlock()
+	return b.hostile
 }
 
 // Faults returns the counts of the faults and 429s injected so far.

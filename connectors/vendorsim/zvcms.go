@@ -132,7 +132,7 @@ func NewZvcms(opts ZvcmsOptions) *Zvcms {
 		opts.Now = time.Now
 	}
 	z := &Zvcms{
-		simBase:  newSimBase(opts.Seed, 0x7a76, opts.Latency, opts.ErrorRate, opts.Faults, opts.RateLimit, opts.Now),
+		simBase:  newSimBase(opts.Seed, 0x7a76, opts.Latency, opts.ErrorRate, opts.Faults, opts.Hostile, opts.RateLimit, opts.Now),
 		opts:     opts,
 		rng:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x7a76636d73)),
 		byID:     make(map[string]*ZvcmsCustomer),
@@ -471,7 +471,7 @@ func zvFaultBodies(envelope func(system bool, code int, msg string) jsonObj) fau
 // serve applies the fault and then the hostile mode around fn.
 func (z *Zvcms) serve(w http.ResponseWriter, r *http.Request, fault faultPick, bodies faultBodies, fn http.HandlerFunc) {
 	z.faults.serve(w, r, fault, bodies, func(w http.ResponseWriter, r *http.Request) {
-		serveHostile(z.opts.Hostile, cmp.Or(z.opts.HostileRows, DefaultHostileRows), w, r, fn)
+		serveHostile(z.hostileMode(), cmp.Or(z.opts.HostileRows, DefaultHostileRows), w, r, fn)
 	})
 }
 
