@@ -35,7 +35,7 @@ type DMHubOptions struct {
 	// requests get HTTP 429 with a Retry-After header in seconds.
 	RateLimit float64
 	// Hostile replaces list answers by hostile payloads (see doc.go);
-	// HostileRows is the HostileHugePage size (default DefaultHostileRows).
+	// HostileRows is the HostileHugePage size (default: HugePageBytes).
 	Hostile     Hostile
 	HostileRows int
 	// IgnoreSort makes the member list ignore sidx/sord (always id asc).
@@ -62,9 +62,6 @@ func (o DMHubOptions) withDefaults() DMHubOptions {
 	}
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 7200 * time.Second
-	}
-	if o.HostileRows <= 0 {
-		o.HostileRows = DefaultHostileRows
 	}
 	if o.MaxRows <= 0 {
 		o.MaxRows = 100

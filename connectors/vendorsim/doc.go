@@ -325,10 +325,10 @@
 // (keys then come out sorted); answers without such a list, errors and
 // faults are left alone. No vendor document describes these: they are
 // what a client must survive with a clear error and bounded memory.
-//   - huge-page: HostileRows records (default DefaultHostileRows =
-//     200,000, far past a 64 MiB body) whatever page size was asked for,
-//     the list's records repeated; streamed, so the simulator's memory
-//     stays small.
+//   - huge-page: HostileRows records (default: as many as make
+//     HugePageBytes, 128 MiB, twice a 64 MiB body cap) whatever page size
+//     was asked for, the list's records repeated; streamed, so the
+//     simulator's memory stays small. Every page is that large.
 //   - huge-field: the first record's first text field among name, cpnName,
 //     title, remark, desc, content, sub_name (else a new "remark") holds a
 //     10 MB string (HugeFieldBytes).

@@ -20,8 +20,8 @@ type Hostile string
 
 // The hostile-payload modes ("" = none).
 const (
-	// HostileHugePage answers with HostileRows records (default
-	// DefaultHostileRows) whatever page size was asked for, streamed.
+	// HostileHugePage answers with HostileRows records whatever page size
+	// was asked for, streamed; by default as many as make HugePageBytes.
 	HostileHugePage Hostile = "huge-page"
 	// HostileHugeField gives the first record a 10 MB string field.
 	HostileHugeField Hostile = "huge-field"
@@ -39,9 +39,9 @@ const (
 	HostileEndlessPages Hostile = "endless-pages"
 )
 
-// DefaultHostileRows is the size of a HostileHugePage page: well past
-// 64 MiB for every vendor's records.
-const DefaultHostileRows = 200_000
+// HugePageBytes is the default size of a HostileHugePage body: twice a
+// 64 MiB response cap, whatever the size of the vendor's records.
+const HugePageBytes = 128 << 20
 
 // HugeFieldBytes is the size of the HostileHugeField string.
 const HugeFieldBytes = 10 << 20
@@ -82,7 +82,7 @@ var hugeFieldKeys = []string{"name", "cpnName", "title", "remark", "desc", "cont
 
 // serveHostile runs fn and, when mode is set and fn answered 200 with a
 // JSON object holding a non-empty list of records, writes the hostile
-// version instead. rows is the HostileHugePage size.
+// version instead. rows is the HostileHugePage size (0: HugePageBytes).
 func serveHostile(mode Hostile, rows int, w http.ResponseWriter, r *http.Request, fn http.HandlerFunc) {
 	if mode == "" {
 		fn(w, r)
@@ -147,6 +147,14 @@ func serveHostile(mode Hostile, rows int, w http.ResponseWriter, r *http.Request
 		n := rows
 		if mode == HostileEndlessBody {
 			n = -1
+		}
+		if n == 0 { // enough records for HugePageBytes
+			size := 0
+			for _, rec := range list {
+				b, _ := marshalNoHTMLEscape(rec)
+				size += len(b) + 1
+			}
+			n = HugePageBytes/max(1, size/len(list)) + 1
 		}
 		streamList(w, r, buf.header, root, parent, key, list, n)
 		return

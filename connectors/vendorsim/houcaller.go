@@ -2,7 +2,6 @@ package vendorsim
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,7 +42,7 @@ type HoucallerOptions struct {
 	ErrorRate float64
 	Faults    FaultMix
 	// Hostile replaces list answers by hostile payloads (see doc.go);
-	// HostileRows is the HostileHugePage size (default DefaultHostileRows).
+	// HostileRows is the HostileHugePage size (default: HugePageBytes).
 	Hostile     Hostile
 	HostileRows int
 	RateLimit   float64 // requests/second per channel; 0 = unlimited
@@ -397,7 +396,7 @@ func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, jsonObj{{msgKey, "操作成功"}, {"code", 0}, {"data", data}})
 	}
 	h.faults.serve(w, r, fault, hcFaultBodies(r.URL.Path), func(w http.ResponseWriter, r *http.Request) {
-		serveHostile(h.hostileMode(), cmp.Or(h.opts.HostileRows, DefaultHostileRows), w, r, inner)
+		serveHostile(h.hostileMode(), h.opts.HostileRows, w, r, inner)
 	})
 }
 

@@ -2,7 +2,6 @@ package vendorsim
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -38,7 +37,7 @@ type ZvcmsOptions struct {
 	ErrorRate float64
 	Faults    FaultMix
 	// Hostile replaces list answers by hostile payloads (see doc.go);
-	// HostileRows is the HostileHugePage size (default DefaultHostileRows).
+	// HostileRows is the HostileHugePage size (default: HugePageBytes).
 	Hostile     Hostile
 	HostileRows int
 	RateLimit   float64 // requests/second per openId; 0 = unlimited
@@ -471,7 +470,7 @@ func zvFaultBodies(envelope func(system bool, code int, msg string) jsonObj) fau
 // serve applies the fault and then the hostile mode around fn.
 func (z *Zvcms) serve(w http.ResponseWriter, r *http.Request, fault faultPick, bodies faultBodies, fn http.HandlerFunc) {
 	z.faults.serve(w, r, fault, bodies, func(w http.ResponseWriter, r *http.Request) {
-		serveHostile(z.hostileMode(), cmp.Or(z.opts.HostileRows, DefaultHostileRows), w, r, fn)
+		serveHostile(z.hostileMode(), z.opts.HostileRows, w, r, fn)
 	})
 }
 
