@@ -27,7 +27,8 @@
 //	/dmhub/...            DM Hub; base_url http://HOST:PORT/dmhub
 //	/houcaller/htest/...  Houcaller; base_url http://HOST:PORT/houcaller/htest
 //	/zvcms/...            zvcms; base_url http://HOST:PORT/zvcms
-//	POST /_sim/mutate     JSON MutateRequest (see its doc) for the demo
+//	POST /_sim/mutate     JSON MutateRequest (see its doc) for the demo;
+//	                      set_hostile {vendor, mode} switches a hostile mode
 //	GET  /_sim/healthz    "ok"
 //	GET  /_sim/requests   {"dmhub":{…},"houcaller":{…},"zvcms":{…}} counters
 //	GET  /_sim/faults     {"dmhub":{"kinds":{…},"rate_limited":N},…} injected faults
@@ -319,7 +320,8 @@
 //
 // # Hostile payloads
 //
-// With Hostile set (--hostile), every successful answer that holds a
+// With Hostile set (the option, --hostile, SetHostile or POST /_sim/mutate
+// set_hostile, per vendor), every successful answer that holds a
 // non-empty list of records (DM Hub rows; Houcaller data.list /
 // data.records; zvcms data, data.coupons.list, data.item_list) is replaced
 // (keys then come out sorted); answers without such a list, errors and
