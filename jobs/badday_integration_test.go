@@ -34,6 +34,7 @@ const (
 	badDayTokenTTL    = 10 * time.Second // DM Hub access tokens
 	badDayFaultRate   = 0.05             // of every vendor's requests
 	badDayVendorRPS   = 20               // the vendors' rate limit (429 + Retry-After beyond)
+	badDayOurRPS      = 25               // what we were told the limit is: a little more, so 429s happen
 	badDayHang        = 10 * time.Second // a hang outlives the client's timeout...
 	badDayTimeout     = 3 * time.Second  // ...which is this (per request)
 	badDayPointMonths = 3                // Houcaller months read back (the default 24 costs 25 requests a member)
@@ -124,8 +125,8 @@ func runBadDay(t *testing.T, tokenTTL time.Duration, faultRate float64) {
 		}
 	}
 
-	// Each worker's own rate limit is the vendor's: two workers together
-	// exceed it, as two processes configured alike do.
+	// Our configured rate limit (shared by the workers) is a little above
+	// the vendor's real one, so the vendor answers 429 with Retry-After.
 	yml := fmt.Sprintf(`
 redis: {addr: %[1]q, namespace: %[2]q}
 clickhouse: {addr: [%[3]q], database: %[4]q}
@@ -155,7 +156,7 @@ sources:
     timeout: %[7]s
     credentials: {open_id: sim-zvcms-open, grant_code: sim-grant, secret: sim-zvcms-secret}
     member_keys: {from_source: acme-dmhub, field: c_zvcms_id}
-`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, badDayVendorRPS, badDayTimeout, badDayPointMonths)
+`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, badDayOurRPS, badDayTimeout, badDayPointMonths)
 	cfg, err := config.Parse("badday.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -290,12 +291,42 @@ sources:
 		t.Fatalf("%d of %d runs did not succeed on the bad day (after %s)", failed, len(runs), elapsed.Round(time.Second))
 	}
 
+	// The day was as bad as it claims: every transient fault kind, 429s
+	// and expired tokens happened at least once.
+	if faultRate > 0 {
+		checkBadDayInjected(t, sim, tokenTTL)
+	}
+
 	// Every table equals the simulator's data after FINAL.
 	equalDMHub(t, b)
 	equalHoucaller(t, b, badDayPointMonths)
 	equalZvcms(t, b)
 	for _, table := range []string{"members", "member_identities", "points_ledger", "experience_ledger", "member_coupons", "coupons", "levels"} {
 		t.Logf("verified %-18s %5d rows after FINAL equal the simulator's", table, b.count(t, "SELECT count() FROM "+b.q(table)+" FINAL"))
+	}
+}
+
+// checkBadDayInjected fails the test when a fault kind, a 429 or a token
+// expiry never happened.
+func checkBadDayInjected(t *testing.T, sim *vendorsim.Server, tokenTTL time.Duration) {
+	t.Helper()
+	injected := vendorsim.FaultStats{Kinds: map[vendorsim.FaultKind]int64{}}
+	for _, st := range sim.Faults() {
+		for k, n := range st.Kinds {
+			injected.Kinds[k] += n
+		}
+		injected.RateLimited += st.RateLimited
+	}
+	for k := range vendorsim.DefaultFaultWeights() {
+		if injected.Kinds[k] == 0 {
+			t.Errorf("no %s fault was injected: the bad day proves nothing about it", k)
+		}
+	}
+	if injected.RateLimited == 0 {
+		t.Error("no 429 was answered: the bad day proves nothing about Retry-After")
+	}
+	if n := sim.DMHub.Requests()["token"]; n < 2 {
+		t.Errorf("%d DM Hub token(s) served the whole day: the %s lifetime was never reached", n, tokenTTL)
 	}
 }
 
