@@ -91,19 +91,19 @@ type badDayWorker struct {
 // and every table must equal the simulator's data after FINAL.
 func TestBadDay(t *testing.T) {
 	t.Parallel()
-	runBadDay(t, badDayTokenTTL, badDayFaultRate)
+	runBadDay(t, badDayTokenTTL, badDayFaultRate, badDayOurRPS)
 }
 
-// TestBadDayCalmControl is TestBadDay without faults and with the
-// documented 7200 s tokens (same data, rate limit, workers and checks): it
-// shows the set-up and the comparisons are right, so a TestBadDay failure
-// is the bad day's doing.
+// TestBadDayCalmControl is TestBadDay on a calm day: no faults, the
+// documented 7200 s tokens and our rate limit equal to the vendor's (same
+// data, workers and checks). It shows the set-up and the comparisons are
+// right, so a TestBadDay failure is the bad day's doing.
 func TestBadDayCalmControl(t *testing.T) {
 	t.Parallel()
-	runBadDay(t, 7200*time.Second, 0)
+	runBadDay(t, 7200*time.Second, 0, badDayVendorRPS)
 }
 
-func runBadDay(t *testing.T, tokenTTL time.Duration, faultRate float64) {
+func runBadDay(t *testing.T, tokenTTL time.Duration, faultRate float64, ourRPS int) {
 	chCfg, wh := warehousetest.ClickHouse(t)
 	rCfg, rdb := warehousetest.Redis(t)
 	mix := vendorsim.FaultMix{Hang: badDayHang} // the default mix: every transient kind
@@ -156,7 +156,7 @@ sources:
     timeout: %[7]s
     credentials: {open_id: sim-zvcms-open, grant_code: sim-grant, secret: sim-zvcms-secret}
     member_keys: {from_source: acme-dmhub, field: c_zvcms_id}
-`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, badDayOurRPS, badDayTimeout, badDayPointMonths)
+`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, ourRPS, badDayTimeout, badDayPointMonths)
 	cfg, err := config.Parse("badday.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
