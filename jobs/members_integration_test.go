@@ -224,7 +224,8 @@ func TestMembersFallbackWhenVendorIgnoresSort(t *testing.T) {
 
 func TestMembersSurviveVendorFaults(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{members: 300, dmhub: vendorsim.DMHubOptions{ErrorRate: 0.15}})
+	// the fault mix includes hangs past the request timeout: keep it short
+	b := setup(t, setupOpts{members: 300, dmhub: vendorsim.DMHubOptions{ErrorRate: 0.15}, sourceYML: "    timeout: 2s"})
 	runs := b.sync(t, connectors.Full, "members")
 	if runs[0].Status != warehouse.RunSucceeded {
 		t.Fatalf("run with 15%% faults = %+v", runs[0])

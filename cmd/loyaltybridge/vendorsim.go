@@ -19,6 +19,10 @@ type simFlags struct {
 	members    int
 	latency    time.Duration
 	errorRate  float64
+	faults     string
+	hang       time.Duration
+	tokenTTL   time.Duration
+	hostile    string
 	rateLimit  float64
 	ignoreSort bool
 }
@@ -28,17 +32,29 @@ func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().Int64Var(&f.seed, "seed", 42, "data seed: the same seed and member count give the same data")
 	cmd.Flags().IntVar(&f.members, "members", 500, "number of DM Hub members (Houcaller and zvcms members derive from them)")
 	cmd.Flags().DurationVar(&f.latency, "latency", 0, "latency added to every vendor request")
-	cmd.Flags().Float64Var(&f.errorRate, "error-rate", 0, "fraction (0..1) of requests answered with a vendor fault")
+	cmd.Flags().Float64Var(&f.errorRate, "error-rate", 0, "probability (0..1) that a vendor request is faulted")
+	cmd.Flags().StringVar(&f.faults, "faults", "default",
+		`fault kinds and weights, e.g. "busy=2,hang": http500, http502, busy, truncated, hang, business; `+
+			`"default" = every kind but business, "all" = every kind`)
+	cmd.Flags().DurationVar(&f.hang, "hang", vendorsim.DefaultHang, "how long a hang fault holds the request (ends early when the client gives up)")
+	cmd.Flags().StringVar(&f.hostile, "hostile", "none",
+		"hostile list payloads: none, huge-page, huge-field, wrong-types, endless-body, endless-pages")
+	cmd.Flags().DurationVar(&f.tokenTTL, "token-ttl", 7200*time.Second, "DM Hub access-token lifetime (expires_in)")
 	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 0, "requests per second per app before HTTP 429 (0 = unlimited)")
 	cmd.Flags().BoolVar(&f.ignoreSort, "ignore-sort", false, "DM Hub ignores sidx/sord on the member list")
 }
 
+// options builds the simulator options; validate must have passed.
 func (f *simFlags) options() vendorsim.ServerOptions {
+	weights, _ := vendorsim.ParseFaultWeights(f.faults)
+	mix := vendorsim.FaultMix{Weights: weights, Hang: f.hang}
+	hostile, _ := vendorsim.ParseHostile(f.hostile)
 	return vendorsim.ServerOptions{
 		Seed: f.seed, Members: f.members,
-		DMHub:     vendorsim.DMHubOptions{Latency: f.latency, ErrorRate: f.errorRate, RateLimit: f.rateLimit, IgnoreSort: f.ignoreSort},
-		Houcaller: vendorsim.HoucallerOptions{Latency: f.latency, ErrorRate: f.errorRate, RateLimit: f.rateLimit},
-		Zvcms:     vendorsim.ZvcmsOptions{Latency: f.latency, ErrorRate: f.errorRate, RateLimit: f.rateLimit},
+		DMHub: vendorsim.DMHubOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit,
+			IgnoreSort: f.ignoreSort, TokenTTL: f.tokenTTL, Hostile: hostile},
+		Houcaller: vendorsim.HoucallerOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
+		Zvcms:     vendorsim.ZvcmsOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
 	}
 }
 
@@ -49,6 +65,18 @@ func (f *simFlags) validate() error {
 	if f.errorRate < 0 || f.errorRate > 1 {
 		return &exitError{code: 2, err: fmt.Errorf("--error-rate %v is out of range 0..1", f.errorRate)}
 	}
+	if _, err := vendorsim.ParseFaultWeights(f.faults); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--faults: %w", err)}
+	}
+	if _, err := vendorsim.ParseHostile(f.hostile); err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("--hostile: %w", err)}
+	}
+	if f.hang <= 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--hang %s must be positive", f.hang)}
+	}
+	if f.tokenTTL < time.Second {
+		return &exitError{code: 2, err: fmt.Errorf("--token-ttl %s must be at least 1s (expires_in is whole seconds)", f.tokenTTL)}
+	}
 	if f.rateLimit < 0 {
 		return &exitError{code: 2, err: fmt.Errorf("--rate-limit %v must not be negative", f.rateLimit)}
 	}
@@ -57,10 +85,11 @@ func (f *simFlags) validate() error {
 
 // simServer is a running simulator.
 type simServer struct {
-	sim  *vendorsim.Server
-	srv  *http.Server
-	url  string
-	done chan error
+	sim    *vendorsim.Server
+	srv    *http.Server
+	url    string
+	done   chan error
+	cancel context.CancelFunc // ends the requests' contexts (and so hang faults)
 }
 
 func startSim(f *simFlags) (*simServer, error) {
@@ -69,12 +98,15 @@ func startSim(f *simFlags) (*simServer, error) {
 		return nil, fmt.Errorf("vendorsim: %w", err)
 	}
 	sim := vendorsim.NewServer(f.options())
-	s := &simServer{sim: sim, srv: &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}, url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	base, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
+	s := &simServer{sim: sim, srv: srv, url: "http://" + ln.Addr().String(), done: make(chan error, 1), cancel: cancel}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }
 
 func (s *simServer) stop() error {
+	s.cancel() // a hanging request would otherwise hold Shutdown until its hang ends
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {
@@ -108,7 +140,10 @@ func newVendorsimCmd(_ *globals) *cobra.Command {
 			fmt.Fprintf(out, "  dmhub     base_url %s/dmhub            app_id sim-dmhub-app, app_secret sim-dmhub-secret\n", s.url)
 			fmt.Fprintf(out, "  houcaller base_url %s/houcaller/htest  channel hkl-test, des_key hklsim01\n", s.url)
 			fmt.Fprintf(out, "  zvcms     base_url %s/zvcms            open_id sim-zvcms-open, grant_code sim-grant, secret sim-zvcms-secret\n", s.url)
-			fmt.Fprintf(out, "  admin     POST %s/_sim/mutate, GET %s/_sim/requests\n", s.url, s.url)
+			fmt.Fprintf(out, "  admin     POST %s/_sim/mutate, GET %s/_sim/requests, GET %s/_sim/faults\n", s.url, s.url, s.url)
+			if f.errorRate > 0 {
+				fmt.Fprintf(out, "  faults    %.3g of requests, kinds %s, hang %s\n", f.errorRate, f.faults, f.hang)
+			}
 			select {
 			case <-cmd.Context().Done():
 			case err := <-s.done:

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,12 +27,17 @@ type DMHubOptions struct {
 	TokenTTL time.Duration
 	// Latency is added to every request (real time, not the injected clock).
 	Latency time.Duration
-	// ErrorRate in [0,1] is the fraction of requests answered with a random
-	// fault (see doc.go).
+	// ErrorRate in [0,1] is the probability that a request is faulted;
+	// Faults selects the kinds (default: the transient mix, see doc.go).
 	ErrorRate float64
+	Faults    FaultMix
 	// RateLimit is requests per second per appid (0 = unlimited); excess
 	// requests get HTTP 429 with a Retry-After header in seconds.
 	RateLimit float64
+	// Hostile replaces list answers by hostile payloads (see doc.go);
+	// HostileRows is the HostileHugePage size (default: HugePageBytes).
+	Hostile     Hostile
+	HostileRows int
 	// IgnoreSort makes the member list ignore sidx/sord (always id asc).
 	IgnoreSort bool
 	// MaxRows silently caps the rows parameter (default 100).
@@ -77,12 +81,13 @@ type DMHub struct {
 	opts    DMHubOptions
 	mux     *http.ServeMux
 	limiter *limiter
+	faults  *faultModel
 
 	mu        sync.Mutex
 	data      *dmData
-	faultRNG  *rand.Rand
-	lastFault map[string]bool // endpoint → previous request was faulted
 	tokens    map[string]dmToken
+	oldTokens map[string]string // superseded token → its appid
+	hostile   Hostile
 	tokenSeq  int64
 	requests  map[string]int64
 	writes    []DMHubWrite
@@ -103,9 +108,10 @@ func NewDMHub(opts DMHubOptions) *DMHub {
 		opts:      opts,
 		limiter:   newLimiter(opts.RateLimit, opts.Now),
 		data:      newDMData(opts.Seed, opts.Members),
-		faultRNG:  rand.New(rand.NewPCG(uint64(opts.Seed), 0xfa017)),
-		lastFault: make(map[string]bool),
+		faults:    newFaultModel(opts.Seed, 0xfa017, opts.ErrorRate, opts.Faults),
 		tokens:    make(map[string]dmToken),
+		oldTokens: make(map[string]string),
+		hostile:   opts.Hostile,
 		requests:  make(map[string]int64),
 		deals:     make(map[string]*dmDeal),
 		devices:   make(map[string]json.RawMessage),
@@ -161,51 +167,37 @@ func (h *DMHub) routes() {
 	// text), or 405 with an Allow header for a known path and wrong method.
 }
 
-// fault kinds
-const (
-	faultNone = iota
-	fault502HTML
-	fault500Permission
-	faultTruncated
-	fault200ErrorNumeric
-)
-
 func (h *DMHub) count(name string) {
 	h.mu.Lock()
 	h.requests[name]++
 	h.mu.Unlock()
 }
 
-// pickFault decides, deterministically from the seed, whether this request
-// is faulted. The token endpoint is never faulted twice in a row and never
-// gets a truncated body (that would silently rotate the token).
-func (h *DMHub) pickFault(name string) int {
-	if h.opts.ErrorRate <= 0 {
-		return faultNone
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	roll := h.faultRNG.Float64()
-	kind := 1 + h.faultRNG.IntN(4)
-	if roll >= h.opts.ErrorRate {
-		h.lastFault[name] = false
-		return faultNone
-	}
-	if name == "token" {
-		if h.lastFault[name] {
-			h.lastFault[name] = false
-			return faultNone
+// dmFaultBodies are DM Hub's fault answers (see doc.go, "Faults").
+var dmFaultBodies = faultBodies{
+	http500: func(w http.ResponseWriter, v int) {
+		if v == 0 { // seen with HTTP 500 (G-rb cassettes)
+			writeJSON(w, http.StatusInternalServerError, jsonObj{{"error_code", 40201}, {"error_description", "permission is not enough"}})
+			return
 		}
-		if kind == faultTruncated {
-			kind = fault502HTML
+		writeJSON(w, http.StatusInternalServerError, dmError("500000", false, "Internal Server Error"))
+	},
+	busy: func(w http.ResponseWriter, v int) {
+		if v == 0 {
+			writeJSON(w, http.StatusOK, dmError("500000", false, "system busy, please retry later"))
+			return
 		}
-	}
-	h.lastFault[name] = true
-	return kind
+		writeJSON(w, http.StatusOK, dmError("500001", true, "internal error"))
+	},
+	business: func(w http.ResponseWriter, _ int) {
+		writeJSON(w, http.StatusOK, dmError("409000", true, "error info"))
+	},
 }
 
 // wrap applies the cross-cutting behaviour in this order: request counter,
-// latency, rate limit (per appid), fault injection, token check, handler.
+// latency, rate limit (per appid), fault selection, token check (skipped
+// by the faults that replace the answer), handler (cut by a truncation,
+// delayed by a hang).
 func (h *DMHub) wrap(name string, auth bool, fn http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		h.count(name)
@@ -215,37 +207,47 @@ func (h *DMHub) wrap(name string, auth bool, fn http.HandlerFunc) http.HandlerFu
 			key = h.appIDForToken(r.URL.Query().Get("access_token"))
 		}
 		if ok, retry := h.limiter.allow(key); !ok {
+			h.faults.rateLimited()
 			writeRetryAfter(w, retry)
 			writeJSON(w, http.StatusTooManyRequests, dmError("429001", false, "request frequency exceeds the limit, retry later"))
 			return
 		}
-		fault := h.pickFault(name)
-		switch fault {
-		case fault502HTML:
-			writeBadGateway(w)
-			return
-		case fault500Permission:
-			writeJSON(w, http.StatusInternalServerError, jsonObj{{"error_code", 40201}, {"error_description", "permission is not enough"}})
-			return
-		case fault200ErrorNumeric:
-			writeJSON(w, http.StatusOK, dmError("409000", true, "error info"))
-			return
-		}
-		if auth {
-			if msg := h.checkToken(r.URL.Query().Get("access_token")); msg != "" {
-				writeJSON(w, http.StatusOK, dmError("401001", false, msg))
+		fault := h.faults.pick(name, !auth)
+		h.faults.serve(w, r, fault, dmFaultBodies, func(w http.ResponseWriter, r *http.Request) {
+			if auth {
+				if msg := h.checkToken(r.URL.Query().Get("access_token")); msg != "" {
+					writeJSON(w, http.StatusOK, dmError("401001", false, msg))
+					return
+				}
+			}
+			if auth {
+				serveHostile(h.hostileMode(), h.opts.HostileRows, w, r, fn)
 				return
 			}
-		}
-		if fault == faultTruncated {
-			buf := newBufferedResponse()
-			fn(buf, r)
-			buf.writeTruncated(w)
-			return
-		}
-		fn(w, r)
+			fn(w, r)
+		})
 	}
 }
+
+// Faults returns the counts of the faults and 429s injected so far.
+func (h *DMHub) Faults() FaultStats { return h.faults.stats() }
+
+// SetHostile switches the hostile-payload mode ("" = none) from the next
+// request on.
+func (h *DMHub) SetHostile(m Hostile) {
+	h.mu.Lock()
+	h.hostile = m
+	h.mu.Unlock()
+}
+
+func (h *DMHub) hostileMode() Hostile {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hostile
+}
+
+// ResetFaults zeroes the fault counters (the fault sequence goes on).
+func (h *DMHub) ResetFaults() { h.faults.reset() }
 
 // appIDForToken maps a token to its appid for rate limiting ("" if unknown).
 func (h *DMHub) appIDForToken(tok string) string {
@@ -256,7 +258,7 @@ func (h *DMHub) appIDForToken(tok string) string {
 			return app
 		}
 	}
-	return ""
+	return h.oldTokens[tok]
 }
 
 // checkToken returns "" for the current, unexpired token of an appid and an
@@ -275,6 +277,9 @@ func (h *DMHub) checkToken(tok string) string {
 			return ""
 		}
 	}
+	if _, ok := h.oldTokens[tok]; ok {
+		return "access_token superseded by a newer token"
+	}
 	return "invalid access_token"
 }
 
@@ -289,6 +294,9 @@ func (h *DMHub) handleToken(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d|%s|%d|%d", h.opts.Seed, h.opts.AppID, h.tokenSeq, h.opts.Now().UnixNano()))
 	tok := hex.EncodeToString(sum[:16])
 	// Only one token per appid is valid: this replaces (invalidates) the old one.
+	if old, ok := h.tokens[h.opts.AppID]; ok {
+		h.oldTokens[old.token] = h.opts.AppID
+	}
 	h.tokens[h.opts.AppID] = dmToken{token: tok, expires: h.opts.Now().Add(h.opts.TokenTTL)}
 	h.mu.Unlock()
 	writeJSON(w, http.StatusOK, jsonObj{{"error_code", 0}, {"access_token", tok}, {"expires_in", int64(h.opts.TokenTTL / time.Second)}})

@@ -149,6 +149,9 @@ func (h *DMHub) ZvcmsIDs() []string {
 func (h *DMHub) RevokeToken() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if old, ok := h.tokens[h.opts.AppID]; ok {
+		h.oldTokens[old.token] = h.opts.AppID
+	}
 	delete(h.tokens, h.opts.AppID)
 }
 

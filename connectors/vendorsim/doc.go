@@ -11,7 +11,8 @@
 // Clients must not rely on a CHOICE being what the real vendor does.
 //
 // Data is generated deterministically from a seed (math/rand/v2 PCG): the
-// same Seed and member count give identical data, ids and fault sequence.
+// same Seed and member count give identical data and ids, and the same
+// fault decisions for the same sequence of requests (see Faults).
 // Each simulator exposes ground-truth accessors that return copies in
 // canonical Go values (decimal strings for ids, time.Time instants in UTC,
 // "YYYY-MM-DD" strings for calendar dates, "" for JSON null), so tests can
@@ -26,9 +27,11 @@
 //	/dmhub/...            DM Hub; base_url http://HOST:PORT/dmhub
 //	/houcaller/htest/...  Houcaller; base_url http://HOST:PORT/houcaller/htest
 //	/zvcms/...            zvcms; base_url http://HOST:PORT/zvcms
-//	POST /_sim/mutate     JSON MutateRequest (see its doc) for the demo
+//	POST /_sim/mutate     JSON MutateRequest (see its doc) for the demo;
+//	                      set_hostile {vendor, mode} switches a hostile mode
 //	GET  /_sim/healthz    "ok"
 //	GET  /_sim/requests   {"dmhub":{…},"houcaller":{…},"zvcms":{…}} counters
+//	GET  /_sim/faults     {"dmhub":{"kinds":{…},"rate_limited":N},…} injected faults
 //
 // Houcaller members are the DM Hub members' c_houcaller_id values and zvcms
 // customers their c_zvcms_id values (same seed ⇒ the cross-vendor keys line up).
@@ -44,15 +47,17 @@
 //     (error_code a STRING; G-rb cassette). CHOICE: the doc-table typo
 //     "client_credential" is rejected.
 //   - Only one token per appid is valid: issuing a token invalidates the
-//     previous one (G-rb issues.md; VA §5 Q4).
+//     previous one at once (G-rb issues.md; VA §5 Q4), whatever its
+//     remaining lifetime; a token expires TokenTTL after it was issued.
 //   - The token is read from the access_token query parameter only; an
 //     Authorization: Bearer header is ignored (G-rb).
 //   - CHOICE (token error shape): a missing, unknown, superseded or expired
 //     token on any API answers HTTP 200 (G-rb: invalid token is a 200) with
 //     {"error":{"code":"401001","message":"invalid access_token"}}; the
-//     message is "missing access_token" / "access_token expired" in those
-//     cases. The code is always the string "401001" and the message always
-//     contains "access_token".
+//     message is "missing access_token" / "access_token superseded by a
+//     newer token" / "access_token expired" in those cases. The code is
+//     always the string "401001" and the message always contains
+//     "access_token".
 //
 // Error envelopes (VA §1.3):
 //   - {"error":{"code":"<string>","message":"…"}}. Validation errors 400005
@@ -160,15 +165,7 @@
 //   - membership/{id}/coupon/draw and membershipCoupon/{code}/redeem are also
 //     served (recorded as coupon-draw / coupon-redeem).
 //
-// Faults: with ErrorRate r, each request is faulted with probability r, the
-// kind chosen uniformly from: HTTP 502 with an nginx HTML page; HTTP 500
-// {"error_code":40201,"error_description":"permission is not enough"} (G-rb);
-// HTTP 200 with the real body cut in half (for writes the write IS applied
-// and recorded — the nasty case for exactly-once); HTTP 200
-// {"error":{"code":409000,"message":"error info"}} with a NUMERIC code (§14
-// style). The token endpoint is never faulted twice in a row and never gets
-// a truncated body, so two attempts always yield a token. Faults come from a
-// seeded RNG, so a run is reproducible for the same request sequence.
+// Faults: see "Faults" below (DM Hub bodies listed there).
 //
 // Rate limit (VA §5 Q3, undocumented): RateLimit requests/s per appid (the
 // token's appid; the token endpoint uses its appid parameter), token bucket
@@ -176,6 +173,7 @@
 // header Retry-After: <whole seconds ≥ 1>, body
 // {"error":{"code":"429001","message":"request frequency exceeds the limit, retry later"}}.
 // Order per request: count, latency, rate limit, fault, token, handler.
+// 429s are counted in Faults().RateLimited.
 //
 // Request counter names: token, membership.list, membership.get,
 // membership.point, membership.exp, membership.coupon, coupon.list,
@@ -205,10 +203,9 @@
 // 1002 param解密失败 (hex/DES/padding failure or non-JSON plaintext — what a
 // wrong key produces), 1003 parameter errors (bad envelope, missing
 // timestamp, missing memberId/platformId, missing or malformed month), 1004
-// 会员不存在, 1005 请求已过期 (only with TimestampWindow). Faults: 502 HTML,
-// {"code":500,"msg":"系统繁忙,请稍后再试"}, truncated 200; 429 body
-// {"code":429,"msg":"请求过于频繁"} with Retry-After (per channel). Unknown
-// method → 404.
+// 会员不存在, 1005 请求已过期 (only with TimestampWindow). Faults: see
+// "Faults" below; 429 body {"code":429,"msg":"请求过于频繁"} with
+// Retry-After (per channel). Unknown method → 404.
 //   - listCpnItemByMember {memberId | platformId(= the member's openid)}: no
 //     paging; data.list items exactly as S002: cpnid filled and cpnId "",
 //     cpnids [], mmbid, cpnType a string, status number 0/1/2 plus 3/7 (VA
@@ -235,7 +232,8 @@
 // V2 signs the same lowerCamel string. System errors: {"status":false,
 // "code":"<code>","message":…}: 40001 bad JSON, 40002 bad timestamp/nonce,
 // 40003 unknown openId/grantCode, 40004 expired (TimestampWindow), 40005
-// 签名错误, 50000 系统繁忙 (fault), 42900 (429). Business errors keep
+// 签名错误, 50000/50001 (faults, see "Faults" below), 42900 (429, per
+// openId, with Retry-After). Business errors keep
 // "status": true (S003): 20001 查询的信息不存在, 20002 missing customerId,
 // 20003 invalid parameter. V3 success is {"status":"true","code":"0",…}
 // (STRINGS, as in S003). CHOICE: V2 uses the documented types (status bool,
@@ -256,6 +254,95 @@
 //     page_size (default 10)}: data{current_page, per_page, last_page, total,
 //     item_list[{previous_point, type, sub_type, sub_name, points, desc,
 //     created_at, change_text}]}, CHOICE: newest first. Items have no id.
+//
+// # Faults
+//
+// Every simulator takes ErrorRate r and a FaultMix. Each request that
+// passes the rate limit is faulted with probability r; the kind is drawn
+// from FaultMix.Weights (default DefaultFaultWeights: http500, http502,
+// busy, truncated and hang, weight 1 each). The draws come from a PCG
+// seeded with Seed (one stream per vendor) and every request draws the
+// same amount, so the same seed and the same sequence of requests give the
+// same faults. Faults() / GET /_sim/faults count them by kind, and the 429s.
+// Kinds and bodies (v0/v1: two variants, drawn per request):
+//
+//   - http500: HTTP 500 with the vendor's JSON error body.
+//     DM Hub v0 {"error_code":40201,"error_description":"permission is not
+//     enough"} (seen with HTTP 500, G-rb; VA §1.3), v1 {"error":{"code":
+//     "500000","message":"Internal Server Error"}} (the documented
+//     envelope, VA §1.3; the code is ASSUMED). Houcaller (ASSUMED, no code
+//     table, VA §2.2) v0 {"code":500,"msg":"服务器内部错误"}, v1 a Java
+//     backend's default error JSON {"timestamp","status":500,"error":
+//     "Internal Server Error","message","path"}. zvcms the documented
+//     system-error shape (VA §3.2) {"status":false,"code":"50000"|"50001",
+//     "message":"服务器内部错误"|"internal error"} (codes ASSUMED; V2 bool/int).
+//   - http502: HTTP 502, Content-Type text/html, nginx's "502 Bad Gateway"
+//     page (any vendor behind a gateway).
+//   - busy: HTTP 200 with the vendor's busy / system error in the body.
+//     None of the three documents one, so these are ASSUMPTIONS shaped by
+//     each vendor's documented envelope. DM Hub (VA §1.3 envelope; errors
+//     with HTTP 200 are documented, §1.10.6) v0 {"error":{"code":"500000",
+//     "message":"system busy, please retry later"}}, v1 {"error":{"code":
+//     500001,"message":"internal error"}} (numeric code, §14 style).
+//     Houcaller (VA §2.2: any code ≠ 0 is a failure) v0 {"code":500000,
+//     "msg":"system busy"}, v1 {"code":500,"msg":"系统繁忙,请稍后再试"}.
+//     zvcms (VA §3.2: system error = status false; the global code table
+//     is not public) V3 v0 {"status":false,"code":"50000","message":"系统繁忙"},
+//     v1 {"status":false,"code":"50001","message":"系统繁忙,请稍后重试"}; V2
+//     the same with status bool and code int.
+//   - truncated: the real answer (its status) with the JSON body cut in
+//     half: v0 with a Content-Length that matches the cut body, v1 with
+//     the full Content-Length and the connection closed mid-body (the
+//     client reads an unexpected EOF). A truncated write IS applied and
+//     recorded: the nasty case for exactly-once.
+//   - hang: nothing is sent for FaultMix.Hang (default DefaultHang, 60s,
+//     past the client's default 30s timeout); then the real answer. When
+//     the request's context ends first (client timeout or disconnect,
+//     server shutdown), the handler returns at once and the connection is
+//     dropped without an answer (http.ErrAbortHandler), so nothing leaks.
+//     A write whose client gave up during the hang is not applied.
+//   - business (NOT in the default mix; select it explicitly): HTTP 200
+//     with a documented business error, which a client must treat as
+//     permanent. DM Hub {"error":{"code":409000,"message":"error info"}}
+//     (VA §1.3, numeric code as in §14); Houcaller {"code":1003,"msg":
+//     "参数错误"} (this simulator's parameter error); zvcms {"status":true,
+//     "code":"20003","message":"参数错误"} (S003 business shape). A business
+//     error on a read is a permanent failure by policy, so it would end a
+//     run for good: it is never injected unless asked for.
+//
+// The DM Hub token endpoint is never faulted twice in a row, and a
+// truncated or business draw there becomes a 502 (a cut token answer would
+// rotate the token unseen), so two attempts always yield a token. Faults
+// come before the token check: a faulted request never reveals whether its
+// token was valid. `loyaltybridge vendorsim` exposes --error-rate, --faults
+// (e.g. "busy=2,hang", "default", "all"; ParseFaultWeights), --hang,
+// --rate-limit, --token-ttl and --hostile (see Hostile payloads).
+//
+// # Hostile payloads
+//
+// With Hostile set (the option, --hostile, SetHostile or POST /_sim/mutate
+// set_hostile, per vendor), every successful answer that holds a
+// non-empty list of records (DM Hub rows; Houcaller data.list /
+// data.records; zvcms data, data.coupons.list, data.item_list) is replaced
+// (keys then come out sorted); answers without such a list, errors and
+// faults are left alone. No vendor document describes these: they are
+// what a client must survive with a clear error and bounded memory.
+//   - huge-page: HostileRows records (default: as many as make
+//     HugePageBytes, 128 MiB, twice a 64 MiB body cap) whatever page size
+//     was asked for, the list's records repeated; streamed, so the
+//     simulator's memory stays small. Every page is that large.
+//   - huge-field: the first record's first text field among name, cpnName,
+//     title, remark, desc, content, sub_name (else a new "remark") holds a
+//     10 MB string (HugeFieldBytes).
+//   - wrong-types: in the first record every value whose key does not name
+//     an id or code changes type: numbers → "N/A", objects → "gold",
+//     arrays → "x", booleans → "yes", strings → {"value":"…"}.
+//   - endless-body: the list is streamed without end, until the client
+//     hangs up (the handler then returns).
+//   - endless-pages: every page, whatever page or offset is asked for,
+//     holds 100 records (the list's own, repeated) and says there is more
+//     (next true; total, records, pages, last_page 1000000): a client
+//     that trusts the vendor never stops paging.
 //
 // Secrets (DM Hub secret, DES key, zvcms secret) are never logged or echoed.
 package vendorsim

@@ -37,9 +37,16 @@ type HoucallerOptions struct {
 	// from the clock by more than this (0 = not checked).
 	TimestampWindow time.Duration
 	Latency         time.Duration
-	ErrorRate       float64
-	RateLimit       float64 // requests/second per channel; 0 = unlimited
-	Now             func() time.Time
+	// ErrorRate in [0,1] is the probability that a request is faulted;
+	// Faults selects the kinds (default: the transient mix, doc.go).
+	ErrorRate float64
+	Faults    FaultMix
+	// Hostile replaces list answers by hostile payloads (see doc.go);
+	// HostileRows is the HostileHugePage size (default: HugePageBytes).
+	Hostile     Hostile
+	HostileRows int
+	RateLimit   float64 // requests/second per channel; 0 = unlimited
+	Now         func() time.Time
 }
 
 // HoucallerMember is a simulated Houcaller member.
@@ -146,7 +153,7 @@ func NewHoucaller(opts HoucallerOptions) *Houcaller {
 	codec, err := newDESCodec(opts.DESKey, opts.Mode, opts.IV, opts.Padding)
 	h := &Houcaller{
 		cfgErr:   err,
-		simBase:  newSimBase(opts.Seed, 0x686f75, opts.Latency, opts.ErrorRate, opts.RateLimit, opts.Now),
+		simBase:  newSimBase(opts.Seed, 0x686f75, opts.Latency, opts.ErrorRate, opts.Faults, opts.Hostile, opts.RateLimit, opts.Now),
 		opts:     opts,
 		codec:    codec,
 		rng:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x686f7563)),
@@ -285,6 +292,33 @@ func (h *Houcaller) addScore(m HoucallerMember, t time.Time, inc, exp, bal int64
 
 func hcError(code int, msg string) jsonObj { return jsonObj{{"code", code}, {"msg", msg}} }
 
+// hcFaultBodies are Houcaller's fault answers. The vendor publishes no
+// error-code table (VA §2.2), so every code and text here is an assumption
+// (see doc.go, "Faults").
+func hcFaultBodies(path string) faultBodies {
+	return faultBodies{
+		http500: func(w http.ResponseWriter, v int) {
+			if v == 0 {
+				writeJSON(w, http.StatusInternalServerError, hcError(500, "服务器内部错误"))
+				return
+			}
+			// a Java backend's default error page (Spring Boot's JSON)
+			writeJSON(w, http.StatusInternalServerError, jsonObj{{"timestamp", "2020-02-11T07:28:40.924+0000"}, {"status", 500},
+				{"error", "Internal Server Error"}, {"message", "No message available"}, {"path", path}})
+		},
+		busy: func(w http.ResponseWriter, v int) {
+			if v == 0 {
+				writeJSON(w, http.StatusOK, hcError(500000, "system busy"))
+				return
+			}
+			writeJSON(w, http.StatusOK, hcError(500, "系统繁忙,请稍后再试"))
+		},
+		business: func(w http.ResponseWriter, _ int) {
+			writeJSON(w, http.StatusOK, hcError(1003, "参数错误"))
+		},
+	}
+}
+
 func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 	if h.cfgErr != nil {
 		http.Error(w, h.cfgErr.Error(), http.StatusInternalServerError)
@@ -310,15 +344,13 @@ func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 		Timestamp string `json:"timestamp"`
 	}
 	envErr := json.Unmarshal(raw, &env)
-	fault, ok := h.gate(w, r, method, env.Channel,
-		func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, hcError(500, "系统繁忙,请稍后再试")) },
-		func(w http.ResponseWriter) {
-			writeJSON(w, http.StatusTooManyRequests, hcError(429, "请求过于频繁"))
-		})
+	fault, ok := h.gate(w, r, method, env.Channel, func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusTooManyRequests, hcError(429, "请求过于频繁"))
+	})
 	if !ok {
 		return
 	}
-	serveMaybeTruncated(w, r, fault, func(w http.ResponseWriter, _ *http.Request) {
+	inner := func(w http.ResponseWriter, _ *http.Request) {
 		switch {
 		case envErr != nil:
 			writeJSON(w, http.StatusOK, hcError(1003, "请求参数格式错误"))
@@ -362,6 +394,9 @@ func (h *Houcaller) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		h.mu.Unlock()
 		writeJSON(w, http.StatusOK, jsonObj{{msgKey, "操作成功"}, {"code", 0}, {"data", data}})
+	}
+	h.faults.serve(w, r, fault, hcFaultBodies(r.URL.Path), func(w http.ResponseWriter, r *http.Request) {
+		serveHostile(h.hostileMode(), h.opts.HostileRows, w, r, inner)
 	})
 }
 

@@ -2,6 +2,7 @@ package vendorsim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math"
 	"net/http"
@@ -61,16 +62,19 @@ func writeRetryAfter(w http.ResponseWriter, secs int) {
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) {
+// sleepCtx waits d or until ctx is done; it reports whether the whole d
+// elapsed with ctx still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
-		return
+		return ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return false
 	case <-t.C:
+		return true
 	}
 }
 
@@ -101,8 +105,9 @@ func (b *bufferedResponse) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
-// writeTruncated replays the captured response with HTTP 200 and only the
-// first half of its body (at least 1 byte is dropped).
+// writeTruncated replays the captured response (its status, HTTP 200 if
+// none) with only the first half of its body (at least 1 byte is dropped)
+// and a Content-Length to match: a well-formed answer with a cut JSON body.
 func (b *bufferedResponse) writeTruncated(w http.ResponseWriter) {
 	for k, v := range b.header {
 		w.Header()[k] = v
@@ -110,8 +115,23 @@ func (b *bufferedResponse) writeTruncated(w http.ResponseWriter) {
 	body := b.body.Bytes()
 	cut := len(body) / 2
 	w.Header().Set("Content-Length", strconv.Itoa(cut))
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(cmp.Or(b.status, http.StatusOK))
 	_, _ = w.Write(body[:cut])
+}
+
+// writeCut replays the captured response declaring its full Content-Length,
+// sends the first half of the body and drops the connection: the client
+// reads an unexpected EOF mid-body.
+func (b *bufferedResponse) writeCut(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	body := b.body.Bytes()
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(cmp.Or(b.status, http.StatusOK))
+	_, _ = w.Write(body[:len(body)/2])
+	_ = http.NewResponseController(w).Flush()
+	panic(http.ErrAbortHandler)
 }
 
 const badGatewayHTML = `<html>

@@ -30,6 +30,7 @@ type ServerOptions struct {
 //	POST /_sim/mutate    admin mutations (JSON, see MutateRequest)
 //	GET  /_sim/healthz   "ok"
 //	GET  /_sim/requests  request counters of every simulator (JSON)
+//	GET  /_sim/faults    injected faults of every simulator (JSON FaultStats)
 //
 // The sub-simulators are exported so tests can read their ground truth.
 type Server struct {
@@ -84,8 +85,17 @@ func NewServer(opts ServerOptions) *Server {
 			"dmhub": s.DMHub.Requests(), "houcaller": s.Houcaller.Requests(), "zvcms": s.Zvcms.Requests(),
 		})
 	})
+	m.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
 	s.mux = m
 	return s
+}
+
+// Faults returns the injected-fault counts of each simulator, keyed
+// "dmhub", "houcaller" and "zvcms".
+func (s *Server) Faults() map[string]FaultStats {
+	return map[string]FaultStats{"dmhub": s.DMHub.Faults(), "houcaller": s.Houcaller.Faults(), "zvcms": s.Zvcms.Faults()}
 }
 
 // ServeHTTP implements http.Handler.
@@ -102,6 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 //	           add_score {member_id, delta}, reset_requests {}
 //	zvcms:     issue_coupon {member_id}, use_coupon {coupon_code},
 //	           add_points {member_id, delta}, reset_requests {}
+//	every one: set_hostile {mode} (a Hostile mode; "" or "none" ends it)
 //
 // The answer is {"ok":true,"result":<ground-truth value>} (Go field names)
 // or HTTP 400 {"ok":false,"error":"…"}.
@@ -113,6 +124,7 @@ type MutateRequest struct {
 	Delta      int64  `json:"delta"`
 	Pattern    int    `json:"pattern"`
 	CouponCode string `json:"coupon_code"`
+	Mode       string `json:"mode"`
 }
 
 // errUnknownOp reports an unsupported mutate op.
@@ -120,6 +132,23 @@ var errUnknownOp = errors.New("unknown op")
 
 // Mutate applies one MutateRequest (the Go form of POST /_sim/mutate).
 func (s *Server) Mutate(req MutateRequest) (any, error) {
+	if req.Op == "set_hostile" {
+		mode, err := ParseHostile(req.Mode)
+		if err != nil {
+			return nil, err
+		}
+		switch req.Vendor {
+		case "", "dmhub":
+			s.DMHub.SetHostile(mode)
+		case "houcaller":
+			s.Houcaller.SetHostile(mode)
+		case "zvcms":
+			s.Zvcms.SetHostile(mode)
+		default:
+			return nil, fmt.Errorf("unknown vendor %q", req.Vendor)
+		}
+		return struct{}{}, nil
+	}
 	switch req.Vendor {
 	case "", "dmhub":
 		return s.mutateDMHub(req)

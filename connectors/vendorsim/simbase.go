@@ -1,7 +1,6 @@
 package vendorsim
 
 import (
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -10,22 +9,22 @@ import (
 // simBase holds what the Houcaller and zvcms simulators share: request
 // counters, latency, rate limiting and fault injection.
 type simBase struct {
-	latency   time.Duration
-	errorRate float64
-	limiter   *limiter
+	latency time.Duration
+	limiter *limiter
+	faults  *faultModel
 
 	cmu      sync.Mutex
-	faultRNG *rand.Rand
 	requests map[string]int64
+	hostile  Hostile
 }
 
-func newSimBase(seed int64, stream uint64, latency time.Duration, errorRate, rateLimit float64, now func() time.Time) simBase {
+func newSimBase(seed int64, stream uint64, latency time.Duration, errorRate float64, mix FaultMix, hostile Hostile, rateLimit float64, now func() time.Time) simBase {
 	return simBase{
-		latency:   latency,
-		errorRate: min(max(errorRate, 0), 1),
-		limiter:   newLimiter(rateLimit, now),
-		faultRNG:  rand.New(rand.NewPCG(uint64(seed), stream)),
-		requests:  make(map[string]int64),
+		hostile:  hostile,
+		latency:  latency,
+		limiter:  newLimiter(rateLimit, now),
+		faults:   newFaultModel(seed, stream, errorRate, mix),
+		requests: make(map[string]int64),
 	}
 }
 
@@ -55,59 +54,37 @@ func (b *simBase) ResetRequests() {
 	clear(b.requests)
 }
 
-// simple fault kinds for Houcaller and zvcms
-const (
-	sfNone = iota
-	sf502HTML
-	sfVendorError
-	sfTruncated
-)
+// SetHostile switches the hostile-payload mode ("" = none) from the next
+// request on.
+func (b *simBase) SetHostile(m Hostile) {
+	b.cmu.Lock()
+	b.hostile = m
+	b.cmu.Unlock()
+}
 
-func (b *simBase) pickFault() int {
-	if b.errorRate <= 0 {
-		return sfNone
-	}
+func (b *simBase) hostileMode() Hostile {
 	b.cmu.Lock()
 	defer b.cmu.Unlock()
-	roll := b.faultRNG.Float64()
-	kind := 1 + b.faultRNG.IntN(3)
-	if roll >= b.errorRate {
-		return sfNone
-	}
-	return kind
+	return b.hostile
 }
+
+// Faults returns the counts of the faults and 429s injected so far.
+func (b *simBase) Faults() FaultStats { return b.faults.stats() }
+
+// ResetFaults zeroes the fault counters (the fault sequence goes on).
+func (b *simBase) ResetFaults() { b.faults.reset() }
 
 // gate runs the shared pre-handler steps: count, latency, rate limit (per
 // key) and fault selection. It returns false when the response was already
-// written (429 or an immediate fault); otherwise the fault kind still to
-// apply (sfNone or sfTruncated).
-func (b *simBase) gate(w http.ResponseWriter, r *http.Request, name, key string, vendorError func(http.ResponseWriter), tooMany func(http.ResponseWriter)) (int, bool) {
+// written (429); otherwise the fault to apply with serve.
+func (b *simBase) gate(w http.ResponseWriter, r *http.Request, name, key string, tooMany func(http.ResponseWriter)) (faultPick, bool) {
 	b.count(name)
 	sleepCtx(r.Context(), b.latency)
 	if ok, retry := b.limiter.allow(key); !ok {
+		b.faults.rateLimited()
 		writeRetryAfter(w, retry)
 		tooMany(w)
-		return 0, false
+		return faultPick{}, false
 	}
-	switch f := b.pickFault(); f {
-	case sf502HTML:
-		writeBadGateway(w)
-		return 0, false
-	case sfVendorError:
-		vendorError(w)
-		return 0, false
-	default:
-		return f, true
-	}
-}
-
-// serveMaybeTruncated runs fn, truncating its body when fault is sfTruncated.
-func serveMaybeTruncated(w http.ResponseWriter, r *http.Request, fault int, fn http.HandlerFunc) {
-	if fault != sfTruncated {
-		fn(w, r)
-		return
-	}
-	buf := newBufferedResponse()
-	fn(buf, r)
-	buf.writeTruncated(w)
+	return b.faults.pick(name, false), true
 }

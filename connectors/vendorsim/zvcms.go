@@ -32,9 +32,16 @@ type ZvcmsOptions struct {
 	// differs from the clock by more than this (0 = not checked).
 	TimestampWindow time.Duration
 	Latency         time.Duration
-	ErrorRate       float64
-	RateLimit       float64 // requests/second per openId; 0 = unlimited
-	Now             func() time.Time
+	// ErrorRate in [0,1] is the probability that a request is faulted;
+	// Faults selects the kinds (default: the transient mix, doc.go).
+	ErrorRate float64
+	Faults    FaultMix
+	// Hostile replaces list answers by hostile payloads (see doc.go);
+	// HostileRows is the HostileHugePage size (default: HugePageBytes).
+	Hostile     Hostile
+	HostileRows int
+	RateLimit   float64 // requests/second per openId; 0 = unlimited
+	Now         func() time.Time
 }
 
 // ZvcmsCustomer is a simulated customer (allCustomerInfo).
@@ -124,7 +131,7 @@ func NewZvcms(opts ZvcmsOptions) *Zvcms {
 		opts.Now = time.Now
 	}
 	z := &Zvcms{
-		simBase:  newSimBase(opts.Seed, 0x7a76, opts.Latency, opts.ErrorRate, opts.RateLimit, opts.Now),
+		simBase:  newSimBase(opts.Seed, 0x7a76, opts.Latency, opts.ErrorRate, opts.Faults, opts.Hostile, opts.RateLimit, opts.Now),
 		opts:     opts,
 		rng:      rand.New(rand.NewPCG(uint64(opts.Seed), 0x7a76636d73)),
 		byID:     make(map[string]*ZvcmsCustomer),
@@ -351,15 +358,15 @@ func (z *Zvcms) v3(name string, fn func(map[string]any) bizResult) http.HandlerF
 	return func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		body, decErr := decodeObject(raw)
-		fault, ok := z.gate(w, r, name, anyString(body["openId"]),
-			func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, zvV3Error(true, "50000", "系统繁忙")) },
-			func(w http.ResponseWriter) {
-				writeJSON(w, http.StatusTooManyRequests, zvV3Error(true, "42900", "请求过于频繁"))
-			})
+		fault, ok := z.gate(w, r, name, anyString(body["openId"]), func(w http.ResponseWriter) {
+			writeJSON(w, http.StatusTooManyRequests, zvV3Error(true, "42900", "请求过于频繁"))
+		})
 		if !ok {
 			return
 		}
-		serveMaybeTruncated(w, r, fault, func(w http.ResponseWriter, _ *http.Request) {
+		z.serve(w, r, fault, zvFaultBodies(func(system bool, code int, msg string) jsonObj {
+			return zvV3Error(system, strconv.Itoa(code), msg)
+		}), func(w http.ResponseWriter, _ *http.Request) {
 			if decErr != nil {
 				writeJSON(w, http.StatusOK, zvV3Error(true, "40001", "请求格式错误"))
 				return
@@ -403,15 +410,13 @@ func (z *Zvcms) v2(w http.ResponseWriter, r *http.Request) {
 	v2err := func(system bool, code int, msg string) jsonObj {
 		return jsonObj{{"status", !system}, {"code", code}, {"message", msg}}
 	}
-	fault, ok := z.gate(w, r, name, anyString(body["OpenId"]),
-		func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, v2err(true, 50000, "系统繁忙")) },
-		func(w http.ResponseWriter) {
-			writeJSON(w, http.StatusTooManyRequests, v2err(true, 42900, "请求过于频繁"))
-		})
+	fault, ok := z.gate(w, r, name, anyString(body["OpenId"]), func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusTooManyRequests, v2err(true, 42900, "请求过于频繁"))
+	})
 	if !ok {
 		return
 	}
-	serveMaybeTruncated(w, r, fault, func(w http.ResponseWriter, _ *http.Request) {
+	z.serve(w, r, fault, zvFaultBodies(v2err), func(w http.ResponseWriter, _ *http.Request) {
 		if decErr != nil {
 			writeJSON(w, http.StatusOK, v2err(true, 40001, "请求格式错误"))
 			return
@@ -441,6 +446,31 @@ func (z *Zvcms) v2(w http.ResponseWriter, r *http.Request) {
 		}
 		// V2 success uses the documented types: status bool, code int.
 		writeJSON(w, http.StatusOK, jsonObj{{"status", true}, {"code", 0}, {"message", "成功"}, {"data", res.data}})
+	})
+}
+
+// zvFaultBodies are zvcms's fault answers in the envelope of the version
+// (V3 strings, V2 bool and int). The system-error shape {"status":false,
+// "code","message"} is documented (VA §3.2); the global code table is not
+// public, so the codes and texts are assumptions (see doc.go, "Faults").
+func zvFaultBodies(envelope func(system bool, code int, msg string) jsonObj) faultBodies {
+	return faultBodies{
+		http500: func(w http.ResponseWriter, v int) {
+			writeJSON(w, http.StatusInternalServerError, envelope(true, 50000+v, []string{"服务器内部错误", "internal error"}[v]))
+		},
+		busy: func(w http.ResponseWriter, v int) {
+			writeJSON(w, http.StatusOK, envelope(true, 50000+v, []string{"系统繁忙", "系统繁忙,请稍后重试"}[v]))
+		},
+		business: func(w http.ResponseWriter, _ int) {
+			writeJSON(w, http.StatusOK, envelope(false, 20003, "参数错误"))
+		},
+	}
+}
+
+// serve applies the fault and then the hostile mode around fn.
+func (z *Zvcms) serve(w http.ResponseWriter, r *http.Request, fault faultPick, bodies faultBodies, fn http.HandlerFunc) {
+	z.faults.serve(w, r, fault, bodies, func(w http.ResponseWriter, r *http.Request) {
+		serveHostile(z.hostileMode(), z.opts.HostileRows, w, r, fn)
 	})
 }
 
