@@ -183,9 +183,8 @@ sources:
 				t.Fatal(err)
 			}
 		}
-		w.engine = jobs.NewEngine(cfg, whw, w.rdb, reg, log.With("worker", i+1))
-		w.reqs = &countingTransport{next: w.engine.Deps.HTTP.Transport}
-		w.engine.Deps.HTTP = &http.Client{Transport: w.reqs}
+		w.reqs = &countingTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
+		w.engine = jobs.NewEngine(cfg, whw, w.rdb, reg, log.With("worker", i+1), jobs.WithTransport(w.reqs))
 		wctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- w.engine.RunWorker(wctx, w.rdb) }()

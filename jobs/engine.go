@@ -41,6 +41,7 @@ type Engine struct {
 	log    *slog.Logger
 	now    func() time.Time
 	budget time.Duration
+	mws    []asynq.MiddlewareFunc
 
 	mu    sync.Mutex
 	conns map[string]connectors.Connector
@@ -57,6 +58,22 @@ func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = n
 // members (default DefaultTaskBudget); the members it started still
 // finish.
 func WithTaskBudget(d time.Duration) Option { return func(e *Engine) { e.budget = d } }
+
+// WithTransport sets the HTTP transport of the engine's vendor clients
+// (default: a clone of http.DefaultTransport).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(e *Engine) { e.deps.HTTP = &http.Client{Transport: rt} }
+}
+
+// WithObserver sets the observer told about every vendor HTTP attempt
+// (metrics).
+func WithObserver(o connectors.Observer) Option { return func(e *Engine) { e.deps.Observer = o } }
+
+// WithMiddleware adds task middleware to the worker's mux (Mux), outside
+// the engine's own classification and logging; the first is outermost.
+func WithMiddleware(mw ...asynq.MiddlewareFunc) Option {
+	return func(e *Engine) { e.mws = append(e.mws, mw...) }
+}
 
 // DefaultTaskBudget is the default time budget of a per-member task: well
 // under the task timeout, so a slow group checkpoints what it finished.

@@ -28,7 +28,11 @@ func (e *Engine) Register(mux *asynq.ServeMux) {
 // (retry.go) and logs each failure once.
 func (e *Engine) Mux(extra ...Handlers) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
+	mux.Use(e.mws...)
 	mux.Use(e.classifyAndLog)
+	// per-source caps (sources[].max_tasks) inside the classification: a
+	// capped task is rate-limited, retried without counting as a failure
+	mux.Use((&SourceCap{Config: e.cfg, Redis: e.rdb}).Middleware)
 	e.Register(mux)
 	for _, h := range extra {
 		h.Register(mux)

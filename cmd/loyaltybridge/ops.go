@@ -49,12 +49,10 @@ func (a *app) opsHandler(m *ops.Metrics) http.Handler {
 	})
 }
 
-// startOps creates the process's metrics, reports every ClickHouse load to
-// them, and serves the ops handler on addr ("" serves nothing). stop
-// shuts the listener down.
+// startOps serves the ops handler of the process's metrics (openApp made
+// them) on addr ("" serves nothing). stop shuts the listener down.
 func (a *app) startOps(ctx context.Context, addr string) (m *ops.Metrics, stop func(), err error) {
-	m = ops.NewMetrics()
-	a.wh.SetLoadObserver(m)
+	m = a.metrics
 	if addr == "" {
 		return m, func() {}, nil
 	}

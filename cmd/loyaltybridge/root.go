@@ -83,6 +83,9 @@ type app struct {
 	wh     *warehouse.Warehouse
 	rdb    redis.UniversalClient
 	engine *jobs.Engine
+	// metrics is the process's own Prometheus registry: vendor requests
+	// (httpapi observer), loads, task outcomes; served by startOps.
+	metrics *ops.Metrics
 }
 
 func (g *globals) loadConfig() (*config.Config, error) {
@@ -123,8 +126,10 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	e := jobs.NewEngine(cfg, wh, rdb, reg, log)
-	a := &app{cfg: cfg, log: log, wh: wh, rdb: rdb, engine: e}
+	m := ops.NewMetrics()
+	wh.SetLoadObserver(m)
+	e := jobs.NewEngine(cfg, wh, rdb, reg, log, jobs.WithObserver(m), jobs.WithMiddleware(m.TaskMiddleware))
+	a := &app{cfg: cfg, log: log, wh: wh, rdb: rdb, engine: e, metrics: m}
 	return a, nil
 }
 
