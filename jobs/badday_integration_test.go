@@ -126,7 +126,8 @@ func runBadDay(t *testing.T, tokenTTL time.Duration, faultRate float64, ourRPS i
 	}
 
 	// Our configured rate limit (shared by the workers) is a little above
-	// the vendor's real one, so the vendor answers 429 with Retry-After.
+	// the vendor's real one, so the vendor answers 429 with Retry-After;
+	// backfill_share 1 lets these full runs use all of it.
 	yml := fmt.Sprintf(`
 redis: {addr: %[1]q, namespace: %[2]q}
 clickhouse: {addr: [%[3]q], database: %[4]q}
@@ -136,6 +137,7 @@ sources:
     kind: dmhub
     base_url: %[5]s/dmhub
     rate_limit: %[6]d
+    backfill_share: 1
     timeout: %[7]s
     page_size: 50
     concurrency: 4
@@ -145,6 +147,7 @@ sources:
     kind: houcaller
     base_url: %[5]s/houcaller/htest
     rate_limit: %[6]d
+    backfill_share: 1
     timeout: %[7]s
     houcaller: {points_months: %[8]d}
     credentials: {channel: hkl-test, des_key: hklsim01}
@@ -153,6 +156,7 @@ sources:
     kind: zvcms
     base_url: %[5]s/zvcms
     rate_limit: %[6]d
+    backfill_share: 1
     timeout: %[7]s
     credentials: {open_id: sim-zvcms-open, grant_code: sim-grant, secret: sim-zvcms-secret}
     member_keys: {from_source: acme-dmhub, field: c_zvcms_id}
