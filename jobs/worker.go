@@ -42,7 +42,7 @@ func (e *Engine) ServerConfig() asynq.Config {
 		// a run hands over from task to task: poll an empty queue often
 		// (asynq's default is 1s of idle per hand-over)
 		TaskCheckInterval: 50 * time.Millisecond,
-		Queues:            map[string]int{e.syncQueue(): 1},
+		Queues:            map[string]int{e.OutboundQueue(): 2, e.syncQueue(): 1},
 		IsFailure:         isFailure,
 		RetryDelayFunc:    retryDelay,
 		ShutdownTimeout:   w.ShutdownTimeout,
@@ -56,7 +56,10 @@ func (e *Engine) ServerConfig() asynq.Config {
 // worker.shutdown_timeout; unfinished tasks go back to the queue.
 func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient) error {
 	srv := asynq.NewServerFromRedisClient(rdb, e.ServerConfig())
-	if err := srv.Start(e.Mux()); err != nil {
+	mux := e.Mux()
+	stopOutbound := e.startOutbound(ctx, rdb, mux)
+	defer stopOutbound()
+	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	if n, err := e.Resume(ctx); err != nil {
