@@ -265,7 +265,7 @@ func TestOutboundExactlyOnceUnderFaults(t *testing.T) {
 				t.Errorf("%s %s applied %d times, want %d", kind, o, n, want)
 			}
 			if want == 1 && seq[kind+":"+o] < seq["deal:"+o] {
-				t.Errorf("%s %s applied before its deal", kind, o)
+				t.Errorf("%s %s applied before its deal (ledger seq %d < %d)", kind, o, seq[kind+":"+o], seq["deal:"+o])
 			}
 		}
 	}

@@ -20,7 +20,9 @@ type errRetry struct{ msg string }
 
 func (e *errRetry) Error() string { return e.msg }
 
-func retryLater(format string, args ...any) error { return &errRetry{msg: fmt.Sprintf(format, args...)} }
+func retryLater(format string, args ...any) error {
+	return &errRetry{msg: fmt.Sprintf(format, args...)}
+}
 
 // markerTTL bounds how long the start marker of a write stays in Redis.
 const markerTTL = 24 * time.Hour

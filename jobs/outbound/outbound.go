@@ -49,7 +49,7 @@ type WriterFunc func(source string) (connectors.Writer, error)
 type Outbound struct {
 	Store     *Store
 	Queue     *asynq.Client
-	Inspector *asynq.Inspector     // optional: wakes writes waiting for a predecessor
+	Inspector *asynq.Inspector      // optional: wakes writes waiting for a predecessor
 	Redis     redis.UniversalClient // start markers (see ProcessTask)
 	// QueueName is the asynq queue: "<namespace>:outbound".
 	QueueName string
