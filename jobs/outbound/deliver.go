@@ -29,10 +29,16 @@ const markerTTL = 24 * time.Hour
 
 // ProcessTask delivers one write (asynq handler of TypeWrite).
 //
-// A task that is not fresh (retried, resumed from ClickHouse, or started
-// before by a worker that stopped mid-call: a Redis marker says so) reads
-// the write's latest state first, so ver, attempts and the unknown-outcome
-// flag are current and a write that already ended is left alone.
+// A first attempt (fresh from intake) sends at once. Any other run (an
+// asynq retry, a task requeued when a worker stopped mid-call, a task
+// resumed from ClickHouse, a replay) reads the write's latest state first,
+// so ver and attempts are current and a write that already ended is left
+// alone. Whether an earlier attempt may have reached the vendor without a
+// recorded outcome is told by a Redis marker per write and transition
+// (SETNX before sending): if the marker of the latest recorded transition
+// is already set, some run started after it and its outcome was not
+// recorded, so this attempt reconciles. Resumed tasks always reconcile:
+// Redis lost the markers with the queue.
 func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p payload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
@@ -43,16 +49,9 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	defer o.inflight.Delete(p.WriteID)
 
-	fresh := !p.Resumed
+	fresh := !p.Resumed && !p.Replayed
 	if n, ok := asynq.GetRetryCount(ctx); ok && n > 0 {
 		fresh = false
-	}
-	if fresh && o.Redis != nil {
-		set, err := o.Redis.SetNX(ctx, o.Namespace+":outbound:started:"+p.WriteID, 1, markerTTL).Result()
-		if err != nil {
-			return retryLater("outbound %s: start marker: %v", p.WriteID, err)
-		}
-		fresh = set
 	}
 	if !fresh {
 		latest, ok, err := o.Store.Latest(ctx, p.Source, p.WriteID)
@@ -65,8 +64,17 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		if Terminal(latest.State) {
 			return nil
 		}
-		ordered := p.Ordered
-		p = fromEvent(latest, ordered || latest.OrderNo != "")
+		resumed := p.Resumed
+		np := fromEvent(latest, p.Ordered || latest.OrderNo != "")
+		np.Resumed = resumed
+		p = np
+	}
+	first, err := o.mark(ctx, p.WriteID, p.Ver)
+	if err != nil {
+		return retryLater("outbound %s: start marker: %v", p.WriteID, err)
+	}
+	if !first || p.Resumed {
+		p.MaybeApplied = true
 	}
 
 	if p.Ordered {
@@ -76,15 +84,9 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	w, err := o.Writers(p.Source)
 	if err != nil {
-		return o.finish(ctx, &p, EventDead, StateDead, err.Error(), "")
+		return o.finish(ctx, &p, EventDead, StateDead, err.Error(), "", false)
 	}
-
-	// Durable before the call: a crash from here on is an unknown outcome.
-	p.Ver++
 	p.Attempts++
-	if err := o.Store.Append(ctx, p.event(EventSending, StatePending, o.now())); err != nil {
-		return retryLater("outbound %s: record attempt: %v", p.WriteID, err)
-	}
 	res, derr := w.Deliver(ctx, connectors.Write{ID: p.WriteID, Kind: p.Kind, Body: p.Body, MaybeApplied: p.MaybeApplied})
 	// Record the outcome even when the worker is stopping.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -94,7 +96,7 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		if res.Reconciled {
 			note = "reconciled: an earlier attempt was applied"
 		}
-		return o.finish(rctx, &p, EventSucceeded, StateSucceeded, note, string(res.Response))
+		return o.finish(rctx, &p, EventSucceeded, StateSucceeded, note, string(res.Response), true)
 	}
 	unknown := errors.Is(derr, connectors.ErrOutcomeUnknown)
 	if unknown {
@@ -102,15 +104,16 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	class := connectors.ClassOf(derr)
 	if !unknown && class == connectors.Permanent {
-		return o.finish(rctx, &p, EventDead, StateDead, derr.Error(), "")
+		return o.finish(rctx, &p, EventDead, StateDead, derr.Error(), "", true)
 	}
 	if p.Attempts >= o.maxAttempts() {
-		return o.finish(rctx, &p, EventDead, StateDead, fmt.Sprintf("retries exhausted after %d attempts: %v", p.Attempts, derr), "")
+		return o.finish(rctx, &p, EventDead, StateDead, fmt.Sprintf("retries exhausted after %d attempts: %v", p.Attempts, derr), "", true)
 	}
 	next := o.now().Add(time.Second << min(p.Attempts, 9))
 	if d, ok := connectors.RetryAfter(derr); ok {
 		next = o.now().Add(d)
 	}
+	// Recorded before the retry can run, so it reads this state back.
 	p.Ver++
 	ev := p.event(EventFailed, StateFailed, o.now())
 	ev.LastError, ev.NextAt = derr.Error(), next
@@ -123,12 +126,31 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return retryLater("outbound %s %s attempt %d: %v", p.Kind, p.WriteID, p.Attempts, derr)
 }
 
+// mark sets the start marker of a write's transition ver; it reports
+// whether this run is the first to start after that transition.
+func (o *Outbound) mark(ctx context.Context, id string, ver uint64) (bool, error) {
+	if o.Redis == nil {
+		return true, nil
+	}
+	return o.Redis.SetNX(ctx, fmt.Sprintf("%s:outbound:started:%s:%d", o.Namespace, id, ver), 1, markerTTL).Result()
+}
+
 // finish records a terminal transition and wakes the writes waiting for
-// this one.
-func (o *Outbound) finish(ctx context.Context, p *payload, ev, state, lastErr, response string) error {
+// this one. With async the record is queued, not awaited: a lost terminal
+// record leaves the write open, and its next run reconciles and finds it
+// applied (or dead again).
+func (o *Outbound) finish(ctx context.Context, p *payload, ev, state, lastErr, response string, async bool) error {
 	p.Ver++
 	e := p.event(ev, state, o.now())
 	e.LastError, e.Response = lastErr, response
+	if async {
+		id := p.WriteID
+		o.Store.AppendAsync(func(err error) {
+			o.log().Warn("outbound: record outcome (the write will be resumed and reconciled)", "write", id, "state", state, "err", err)
+		}, e)
+		o.wake(p.WriteID)
+		return nil
+	}
 	if err := o.Store.Append(ctx, e); err != nil {
 		// not recorded: run again; the next run reads the state back
 		return retryLater("outbound %s: record %s: %v", p.WriteID, state, err)
@@ -151,7 +173,7 @@ func (o *Outbound) checkPredecessors(ctx context.Context, p *payload) (done bool
 			continue
 		case StateDead:
 			reason := fmt.Sprintf("predecessor %s (%s of order %s) is dead: %s", pr.WriteID, pr.Kind, p.OrderNo, pr.LastError)
-			return true, o.finish(ctx, p, EventDead, StateDead, reason, "")
+			return true, o.finish(ctx, p, EventDead, StateDead, reason, "", false)
 		default:
 			o.addWaiter(pr.WriteID, p.WriteID)
 			return false, retryLater("outbound %s: waiting for %s (%s of order %s, %s)", p.WriteID, pr.WriteID, pr.Kind, p.OrderNo, pr.State)

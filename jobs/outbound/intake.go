@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/goccy/go-json"
 
@@ -133,12 +135,29 @@ func (o *Outbound) Accept(ctx context.Context, source, kind string, lines []Line
 	}
 	// Stored: the writes are accepted. Redis only wakes the workers; a
 	// failed enqueue is repaired by Resume.
-	for _, p := range fresh {
-		if _, err := o.enqueue(ctx, p, now); err != nil {
-			o.log().Warn("outbound: enqueue failed; the write will be resumed from ClickHouse", "write", p.WriteID, "err", err)
-		}
-	}
+	o.enqueueAll(ctx, fresh, now)
 	return results, nil
+}
+
+// enqueueParallel bounds the concurrent enqueues of one intake request.
+const enqueueParallel = 8
+
+// enqueueAll enqueues accepted writes, a few at a time. A failure is only
+// logged: the writes are stored, and Resume enqueues them.
+func (o *Outbound) enqueueAll(ctx context.Context, ps []payload, now time.Time) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, enqueueParallel)
+	for _, p := range ps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := o.enqueue(ctx, p, now); err != nil {
+				o.log().Warn("outbound: enqueue failed; the write will be resumed from ClickHouse", "write", p.WriteID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // splitKey removes "idempotencyKey" from a line and returns it.

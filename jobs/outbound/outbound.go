@@ -7,10 +7,12 @@
 // before it answers; every later transition is another event with the
 // next ver. Redis (asynq, queue "<namespace>:outbound") only wakes
 // workers: the write id is the task id, and Resume re-enqueues every write
-// that is not terminal from ClickHouse. Before each vendor call the worker
-// records a "sending" event, so a crash mid-call is seen as an unknown
-// outcome and reconciled (connectors.Writer.Deliver with MaybeApplied)
-// instead of blindly resent. docs/outbound.md describes the rules.
+// that is not terminal from ClickHouse. A Redis marker per write and
+// transition tells a first delivery attempt from a repeated one (a retry,
+// a task requeued at shutdown, one resumed after Redis was lost): a
+// repeated attempt may follow an unrecorded one that reached the vendor, so
+// it reconciles (connectors.Writer.Deliver with MaybeApplied) instead of
+// blindly resending. docs/outbound.md describes the rules.
 package outbound
 
 import (
@@ -37,7 +39,6 @@ const TypeWrite = "outbound:write"
 // Defaults of the Outbound tunables.
 const (
 	DefaultMaxAttempts = 10
-	DefaultSendGrace   = 2 * time.Minute
 )
 
 // WriterFunc returns the writer of a configured source; an unknown source,
@@ -61,10 +62,6 @@ type Outbound struct {
 	// MaxAttempts is the number of vendor calls before a write ends dead;
 	// default DefaultMaxAttempts.
 	MaxAttempts int
-	// SendGrace: Resume leaves alone a write whose last event is "sending"
-	// and younger than this (a worker may still be waiting for the
-	// vendor); default DefaultSendGrace. Keep it above the vendor timeout.
-	SendGrace time.Duration
 
 	inflight sync.Map // write id → struct{}: being delivered by this process
 
@@ -87,13 +84,6 @@ func (o *Outbound) maxAttempts() uint32 {
 		return uint32(o.MaxAttempts)
 	}
 	return DefaultMaxAttempts
-}
-
-func (o *Outbound) sendGrace() time.Duration {
-	if o.SendGrace > 0 {
-		return o.SendGrace
-	}
-	return DefaultSendGrace
 }
 
 func (o *Outbound) log() *slog.Logger {
@@ -140,9 +130,12 @@ type payload struct {
 	Ver          uint64          `json:"ver"`
 	Attempts     uint32          `json:"attempts"`
 	MaybeApplied bool            `json:"maybe_applied,omitempty"`
-	// Resumed tasks come from ClickHouse (Resume, replay): their state is
-	// read again before delivery.
+	// Resumed tasks come from ClickHouse after Redis lost the queue: their
+	// state is read again, and as Redis lost the start markers too, an
+	// unrecorded earlier attempt cannot be ruled out (MaybeApplied).
 	Resumed bool `json:"resumed,omitempty"`
+	// Replayed tasks come from push replay: their state is read again.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 func (p *payload) event(ev, state string, now time.Time) Event {
@@ -159,7 +152,7 @@ func (p *payload) event(ev, state string, now time.Time) Event {
 func fromEvent(e Event, ordered bool) payload {
 	return payload{Source: e.Source, WriteID: e.WriteID, Kind: e.Kind, Key: e.Key, OrderNo: e.OrderNo, Seq: e.Seq,
 		Ordered: ordered, Body: json.RawMessage(e.Request), CreatedAt: e.CreatedAt, Ver: e.Ver, Attempts: e.Attempts,
-		MaybeApplied: e.MaybeApplied == 1 || e.Event == EventSending, Resumed: true}
+		MaybeApplied: e.MaybeApplied == 1}
 }
 
 // taskMaxRetry: outbound tasks count their vendor attempts themselves
@@ -197,21 +190,18 @@ func (o *Outbound) Register(mux *asynq.ServeMux) {
 // Resume re-enqueues every write that is not terminal, from ClickHouse:
 // run it at worker start and periodically (RunResumer), so a Redis flush
 // or restart loses nothing. Writes already queued are left as they are
-// (the write id is the task id); a write whose last event is "sending"
-// and younger than SendGrace is left to the worker sending it. It returns
-// the number of writes enqueued anew.
+// (the write id is the task id). It returns the number of writes enqueued
+// anew.
 func (o *Outbound) Resume(ctx context.Context) (int, error) {
 	open, err := o.Store.Open(ctx)
 	if err != nil {
 		return 0, err
 	}
-	now := o.now()
 	n := 0
 	for _, e := range open {
-		if e.Event == EventSending && now.Sub(e.UpdatedAt) < o.sendGrace() {
-			continue
-		}
-		added, err := o.enqueue(ctx, fromEvent(e, e.OrderNo != ""), e.NextAt)
+		p := fromEvent(e, e.OrderNo != "")
+		p.Resumed = true
+		added, err := o.enqueue(ctx, p, e.NextAt)
 		if err != nil {
 			return n, err
 		}

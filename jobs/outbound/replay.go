@@ -46,7 +46,7 @@ func (o *Outbound) replay(ctx context.Context, dead []Event) ([]string, error) {
 	var ps []payload
 	for _, e := range dead {
 		p := fromEvent(e, e.OrderNo != "")
-		p.MaybeApplied = e.MaybeApplied == 1 // an earlier attempt may still have landed
+		p.Replayed = true
 		p.Ver++
 		p.Attempts = 0
 		ev := p.event(EventReplayed, StatePending, now)

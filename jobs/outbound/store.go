@@ -23,7 +23,6 @@ const (
 // Events of outbound_events.event: what each transition was.
 const (
 	EventAccepted  = "accepted"  // stored by intake (ver 1)
-	EventSending   = "sending"   // recorded before a request goes to the vendor
 	EventSucceeded = "succeeded" // acknowledged
 	EventFailed    = "failed"    // an attempt failed; retry scheduled
 	EventDead      = "dead"      // ended without delivery
@@ -116,6 +115,29 @@ func (s *Store) Append(ctx context.Context, evs ...Event) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// AppendAsync queues events for the next grouped INSERT without waiting;
+// a failure is passed to onErr (which may be nil). Use it only for events
+// whose loss is repaired by reconciliation (terminal outcomes: a write
+// whose outcome was lost is resumed and found applied).
+func (s *Store) AppendAsync(onErr func(error), evs ...Event) {
+	r := appendReq{evs: evs, done: make(chan error, 1)}
+	select {
+	case s.req <- r:
+	case <-s.done:
+		if onErr != nil {
+			onErr(ErrClosed)
+		}
+		return
+	}
+	if onErr != nil {
+		go func() {
+			if err := <-r.done; err != nil {
+				onErr(err)
+			}
+		}()
 	}
 }
 
