@@ -12,6 +12,7 @@ type Config struct {
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Sources    []Source   `yaml:"sources"`
 	Worker     Worker     `yaml:"worker"`
+	Serve      Serve      `yaml:"serve"`
 
 	// file is the path the config was loaded from ("" when built in code);
 	// lines maps a field path such as "sources[0].schedule" to its line.

@@ -38,6 +38,7 @@ func (c *Config) setDefaults() {
 	if c.ClickHouse.DialTimeout == 0 {
 		c.ClickHouse.DialTimeout = 10 * time.Second
 	}
+	c.setServeDefaults()
 	w := &c.Worker
 	if w.Concurrency == 0 {
 		w.Concurrency = 4
@@ -107,6 +108,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateClickHouse(); err != nil {
+		return err
+	}
+	if err := c.validateServe(); err != nil {
 		return err
 	}
 	w := c.Worker

@@ -38,7 +38,8 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", def, "config file (env LOYALTYBRIDGE_CONFIG)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g))
+	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g),
+		newPushCmd(g), newServeCmd(g))
 	return root
 }
 
