@@ -384,3 +384,66 @@ func flushNamespace(t *testing.T, rdb *redis.Client, ns string) {
 		t.Fatal("flushNamespace: nothing to delete (wrong namespace?)")
 	}
 }
+
+// TestOutboundConflictAndReplay: a deal whose order already exists at the
+// vendor is a conflict on its first attempt (dead with 409000, not
+// succeeded); a cancel of an order the vendor does not know yet is dead
+// with the vendor's reason, and `push replay` re-delivers it under the
+// same id and key once its deal is there.
+func TestOutboundConflictAndReplay(t *testing.T) {
+	t.Parallel()
+	b := obSetup(t, vendorsim.DMHubOptions{}, 4, 2*time.Second)
+	m := b.sim.Members()[0].ID
+	// the order exists at the vendor already (made by someone else)
+	w, err := b.engine.NewOutbound(b.rdb).Writers("acme-dmhub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Prepare("deal", []byte(dealLine("C-1", m)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Deliver(context.Background(), connectors.Write{ID: "direct", Kind: "deal", Body: p.Body}); err != nil {
+		t.Fatal(err)
+	}
+	conflict := b.accept(t, "deal", []string{dealLine("C-1", m)})[0].ID
+	cancel := b.accept(t, "deal-cancel", []string{`{"membershipId":` + m + `,"orderNo":"R-1"}`})[0].ID
+	settled := b.waitSettled(t, 2, time.Minute)
+	if e := settled[conflict]; e.State != outbound.StateDead || !strings.Contains(e.LastError, "409000") {
+		t.Errorf("deal of an existing order: %s (%s), want dead with the 409000 conflict", e.State, e.LastError)
+	}
+	if e := settled[cancel]; e.State != outbound.StateDead || !strings.Contains(e.LastError, "409000") {
+		t.Fatalf("cancel of an unknown order: %s (%s), want dead", e.State, e.LastError)
+	}
+	deal := b.accept(t, "deal", []string{dealLine("R-1", m)})[0].ID
+	b.waitSettled(t, 3, time.Minute)
+	ids, err := b.ob.Replay(context.Background(), []string{cancel})
+	if err != nil || len(ids) != 1 || ids[0] != cancel {
+		t.Fatalf("Replay = %v, %v", ids, err)
+	}
+	if _, err := b.ob.Replay(context.Background(), []string{deal}); err == nil {
+		t.Errorf("replay of a succeeded write: no error")
+	}
+	var e outbound.Event
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		var ok bool
+		if e, ok, err = b.ob.Store.Find(context.Background(), cancel); err != nil || !ok {
+			t.Fatalf("Find: %v %v", ok, err)
+		}
+		if outbound.Terminal(e.State) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if e.State != outbound.StateSucceeded || e.Key != "deal-cancel:R-1" {
+		t.Fatalf("replayed cancel: %s key %q (%s)", e.State, e.Key, e.LastError)
+	}
+	n := 0
+	for _, w := range b.sim.Writes() {
+		if w.Kind == "deal-cancel" && w.OrderNo == "R-1" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("cancel applied %d times", n)
+	}
+}

@@ -159,6 +159,9 @@ func (o *Outbound) finish(ctx context.Context, p *payload, ev, state, lastErr, r
 	return nil
 }
 
+// openingKind is the kind that creates an order (Prepared.Opens): a deal.
+const openingKind = "deal"
+
 // checkPredecessors holds a write back until the earlier writes of its
 // order are delivered. done is true when the write was settled here (dead
 // because a predecessor is); a non-nil error asks the queue to try later.
@@ -167,11 +170,23 @@ func (o *Outbound) checkPredecessors(ctx context.Context, p *payload) (done bool
 	if err != nil {
 		return false, retryLater("outbound %s: read predecessors: %v", p.WriteID, err)
 	}
+	// The order's chain restarts at its latest earlier deal: writes before
+	// it (e.g. of an order deleted and created again) no longer matter.
+	for i := len(preds) - 1; i > 0; i-- {
+		if preds[i].Kind == openingKind {
+			preds = preds[i:]
+			break
+		}
+	}
 	for _, pr := range preds {
-		switch pr.State {
-		case StateSucceeded:
+		switch {
+		case pr.State == StateSucceeded:
 			continue
-		case StateDead:
+		case pr.State == StateDead && p.Opens:
+			// a deal opens the order anew: an earlier write that died
+			// (e.g. a cancel sent before its deal) does not fail it
+			continue
+		case pr.State == StateDead:
 			reason := fmt.Sprintf("predecessor %s (%s of order %s) is dead: %s", pr.WriteID, pr.Kind, p.OrderNo, pr.LastError)
 			return true, o.finish(ctx, p, EventDead, StateDead, reason, "", false)
 		default:

@@ -151,8 +151,8 @@ func (p *payload) event(ev, state string, now time.Time) Event {
 // fromEvent rebuilds a payload from a write's latest event.
 func fromEvent(e Event, ordered bool) payload {
 	return payload{Source: e.Source, WriteID: e.WriteID, Kind: e.Kind, Key: e.Key, OrderNo: e.OrderNo, Seq: e.Seq,
-		Ordered: ordered, Body: json.RawMessage(e.Request), CreatedAt: e.CreatedAt, Ver: e.Ver, Attempts: e.Attempts,
-		MaybeApplied: e.MaybeApplied == 1}
+		Ordered: ordered, Opens: e.Kind == openingKind, Body: json.RawMessage(e.Request), CreatedAt: e.CreatedAt, Ver: e.Ver,
+		Attempts: e.Attempts, MaybeApplied: e.MaybeApplied == 1}
 }
 
 // taskMaxRetry: outbound tasks count their vendor attempts themselves
