@@ -42,7 +42,12 @@ const benchConcurrency = 50
 //	go test -run '^$' -bench BenchmarkOutbound -benchtime 3000x ./jobs/
 func BenchmarkOutbound(b *testing.B) {
 	chCfg, wh := warehousetest.ClickHouse(b)
-	rCfg, rdb := warehousetest.Redis(b)
+	rCfg, nsClient := warehousetest.Redis(b)
+	// one client for everything, with a pool for 50 workers, 50 intake
+	// callers and asynq's own connections (go-redis defaults to 10 per CPU)
+	rdb := redis.NewClient(&redis.Options{Addr: rCfg.Addr, PoolSize: 4 * benchConcurrency})
+	b.Cleanup(func() { _ = rdb.Close() })
+	_ = nsClient
 	yml := fmt.Sprintf(`
 redis: {addr: %q, namespace: %q}
 clickhouse: {addr: [%q], database: %q}
