@@ -1,13 +1,11 @@
 package dmhub
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -533,53 +531,32 @@ func (k *Connector) findPointsChange(ctx context.Context, member, marker string)
 	return nil, nil
 }
 
-// postOnce sends one write: no blip retries. A failure after the request
-// may have reached the vendor wraps connectors.ErrOutcomeUnknown; a
-// failure before (token, rate limit, refused connection) does not.
+// postOnce sends one write through Client.Post, which sends a write once
+// (no in-place retry; only a request whose token the vendor rejected is
+// repeated, as the vendor refused it before doing anything). A failure
+// after the request may have reached the vendor wraps
+// connectors.ErrOutcomeUnknown; a failure before it (no token, refused
+// connection, rate limited) does not.
 func (c *Client) postOnce(ctx context.Context, path string, body []byte) (json.RawMessage, error) {
-	op := http.MethodPost + " " + path
-	for attempt := 0; ; attempt++ {
-		tok, err := c.tokens.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		q := url.Values{"access_token": {tok}}
-		// A body without GetBody: net/http never replays the request on a
-		// reused connection that failed.
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path+"?"+q.Encode(), io.NopCloser(bytes.NewReader(body)))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", c.src, op, err)
-		}
-		req.ContentLength = int64(len(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.hc.Do(ctx, op, req)
-		if err != nil {
-			if notSent(err) {
-				return nil, err
-			}
-			return nil, unknownOutcome(err)
-		}
-		out, err := c.classify(op, resp)
-		if errors.Is(err, errTokenRejected) {
-			if attempt == 0 {
-				if ierr := c.tokens.Invalidate(ctx, tok); ierr != nil {
-					return nil, ierr
-				}
-				continue
-			}
-			var ce *connectors.Error
-			if errors.As(err, &ce) {
-				ce.Class = connectors.Auth
-			}
-			return nil, err
-		}
-		if err != nil && connectors.ClassOf(err) == connectors.Retryable {
-			// 5xx, an HTML page, a truncated or invalid body: the vendor
-			// may have applied the write before failing.
-			return nil, unknownOutcome(err)
-		}
-		return out, err
+	out, err := c.Post(ctx, path, body)
+	if err == nil {
+		return out, nil
 	}
+	op := http.MethodPost + " " + path
+	var ce *connectors.Error
+	switch {
+	case errors.As(err, &ce) && ce.Op == op:
+		// the vendor's answer, or the transport failing on our request:
+		// 5xx, an HTML page, a truncated or invalid body, a timeout or a
+		// reset may all follow a write the vendor applied
+		if ce.Class == connectors.Retryable && !notSent(err) {
+			return nil, unknownOutcome(err)
+		}
+		return nil, err
+	case ctx.Err() != nil:
+		return nil, unknownOutcome(err) // stopped mid-call: it may have been sent
+	}
+	return nil, err // before sending: token store, request building
 }
 
 // notSent reports a transport error that proves the request never left:
