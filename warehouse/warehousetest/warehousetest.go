@@ -90,7 +90,7 @@ func Redis(t testing.TB) (config.Redis, *redis.Client) {
 				rdb.Del(ctx, iter.Val())
 			}
 		}
-		rdb.SRem(ctx, "asynq:queues", cfg.Namespace+":sync")
+		rdb.SRem(ctx, "asynq:queues", cfg.Namespace+":sync", cfg.Namespace+":outbound")
 		_ = rdb.Close()
 	})
 	return cfg, rdb
