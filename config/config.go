@@ -13,6 +13,7 @@ type Config struct {
 	Sources    []Source   `yaml:"sources"`
 	Worker     Worker     `yaml:"worker"`
 	Scheduler  Scheduler  `yaml:"scheduler"` // config/ops.go
+	Serve      Serve      `yaml:"serve"`
 
 	// file is the path the config was loaded from ("" when built in code);
 	// lines maps a field path such as "sources[0].schedule" to its line.

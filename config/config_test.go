@@ -13,7 +13,7 @@ func testEnv(name string) (string, bool) {
 	v, ok := map[string]string{
 		"DMHUB_APP_ID": "app-1", "DMHUB_APP_SECRET": "s3cret-dmhub", "HOUCALLER_DES_KEY": "8bytekey",
 		"ZVCMS_OPEN_ID": "open", "ZVCMS_GRANT_CODE": "grant", "ZVCMS_SECRET": "s3cret-zv",
-		"WORKERS": "7", "RATE": "2.5",
+		"WORKERS": "7", "RATE": "2.5", "SERVE_TOKEN": "0123456789abcdef-serve",
 	}[name]
 	return v, ok
 }
@@ -90,6 +90,9 @@ func TestGoodConfigs(t *testing.T) {
 				c.ClickHouse.Addr[0] != "127.0.0.1:9000" || c.ClickHouse.Username != "default" {
 				t.Errorf("defaults: redis %+v clickhouse %+v", c.Redis, c.ClickHouse)
 			}
+			if c.Serve.Addr != ":8080" || c.Serve.Token != "" {
+				t.Errorf("serve defaults = %+v", c.Serve)
+			}
 			if w := c.Worker; w.Concurrency != 4 || w.PagesPerTask != 10 || w.MaxRetry != 8 || w.ShutdownTimeout != 30*time.Second {
 				t.Errorf("worker defaults = %+v", w)
 			}
@@ -97,6 +100,13 @@ func TestGoodConfigs(t *testing.T) {
 			if s.Timeout != 30*time.Second || s.Lookback != 10*time.Minute || s.FullSweepEvery != 168*time.Hour ||
 				strings.Join(s.EnabledStreams(), ",") != "members,points,experience,coupons,member_coupons,levels" {
 				t.Errorf("source defaults = %+v", s)
+			}
+		}},
+		{"serve.yaml", func(t *testing.T, c *Config) {
+			s := c.Serve
+			if s.Addr != "127.0.0.1:9090" || s.Token.Reveal() != "0123456789abcdef-serve" || s.MaxBodyBytes != DefaultMaxBodyBytes ||
+				s.RequestTimeout != DefaultRequestTimeout {
+				t.Errorf("serve = %+v", s)
 			}
 		}},
 		{"houcaller-options.yaml", func(t *testing.T, c *Config) {

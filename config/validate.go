@@ -40,6 +40,7 @@ func (c *Config) setDefaults() {
 	if c.ClickHouse.DialTimeout == 0 {
 		c.ClickHouse.DialTimeout = 10 * time.Second
 	}
+	c.setServeDefaults()
 	w := &c.Worker
 	if w.Concurrency == 0 {
 		w.Concurrency = 4
@@ -144,6 +145,9 @@ func (c *Config) validate() error {
 	}
 	if n := c.ClickHouse.MaxOpenConns; n < 1 || n > 10000 {
 		return c.fieldErr("clickhouse.max_open_conns", "%d is out of range 1..10000", n)
+	}
+	if err := c.validateServe(); err != nil {
+		return err
 	}
 	w := c.Worker
 	if w.Concurrency < 1 || w.Concurrency > MaxWorkers {

@@ -90,7 +90,10 @@ func (e *Engine) ServerConfig() asynq.Config {
 // back to the queue. At start it resumes the runs in progress (Resume).
 func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient, extra ...Handlers) error {
 	srv := asynq.NewServerFromRedisClient(rdb, e.ServerConfig())
-	if err := srv.Start(e.Mux(extra...)); err != nil {
+	mux := e.Mux(extra...)
+	stopOutbound := e.startOutbound(ctx, rdb, mux)
+	defer stopOutbound()
+	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	if n, err := e.Resume(ctx); err != nil {

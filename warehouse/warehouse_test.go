@@ -31,9 +31,11 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		wh.Database()).Scan(&names0); err != nil {
 		t.Fatal(err)
 	}
-	// every CONTRACT.md table, plus checkpoints, member_sync_state and schema_migrations
+	// every CONTRACT.md table, plus checkpoints, member_sync_state and schema_migrations,
+	// and the outbound log (0004: outbound_events, outbound_orders and their views)
 	want := "checkpoints,coupons,experience_ledger,levels,member_coupons,member_identities,member_sync_state,members," +
-		"outbound_writes,points_ledger,rejected_records,schema_migrations,sync_runs"
+		"outbound_events,outbound_orders,outbound_orders_from_events,outbound_writes,outbound_writes_from_events," +
+		"points_ledger,rejected_records,schema_migrations,sync_runs"
 	if names0 != want {
 		t.Errorf("tables = %s\nwant %s", names0, want)
 	}

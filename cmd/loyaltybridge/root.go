@@ -41,7 +41,8 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.configPath, "config", def, "config file (env LOYALTYBRIDGE_CONFIG)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().Var(&g.logFormat, "log-format", "log format: json or text")
-	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSchedulerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g))
+	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSchedulerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g),
+		newPushCmd(g), newServeCmd(g))
 	return root
 }
 

@@ -45,6 +45,9 @@ type DMHubOptions struct {
 	// Now is the clock (default time.Now). It drives token expiry, rate
 	// limiting and the timestamps of writes and mutations.
 	Now func() time.Time
+	// WriteFaults injects faults into the write endpoints only (see
+	// DMHubWriteFaults); the zero value injects none.
+	WriteFaults DMHubWriteFaults
 }
 
 func (o DMHubOptions) withDefaults() DMHubOptions {
@@ -94,6 +97,7 @@ type DMHub struct {
 	deals     map[string]*dmDeal
 	dealSeq   int64
 	devices   map[string]json.RawMessage
+	wf        writeFaultState // dmhub_writefaults.go
 }
 
 type dmToken struct {

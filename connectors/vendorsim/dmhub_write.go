@@ -284,7 +284,7 @@ func (b *reqBody) validateDealHeader() {
 	}
 }
 
-func (h *DMHub) handleDealCreate(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) dealCreate(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -361,7 +361,7 @@ func (h *DMHub) dealFor(w http.ResponseWriter, b *reqBody) *dmDeal {
 	return d
 }
 
-func (h *DMHub) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) dealUpdate(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -390,17 +390,22 @@ func (h *DMHub) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
+	before := render(d.json(true))
 	for _, k := range dealHeaderKeys() {
 		if v, present := b.f[k]; present {
 			d.header[k] = v
 		}
 	}
 	d.lines = lines
-	h.recordWrite("deal-update", "", "deal.update", d.memberID, d.orderNo, b.raw)
+	// An update that changes nothing (a repeated update) is not a new
+	// write in the ledger: the order is already in that state.
+	if render(d.json(true)) != before {
+		h.recordWrite("deal-update", "", "deal.update", d.memberID, d.orderNo, b.raw)
+	}
 	writeJSON(w, http.StatusOK, d.json(true))
 }
 
-func (h *DMHub) handleDealCancel(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) dealCancel(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -421,7 +426,7 @@ func (h *DMHub) handleDealCancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d.json(true))
 }
 
-func (h *DMHub) handleDealDelete(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) dealDelete(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -438,7 +443,7 @@ func (h *DMHub) handleDealDelete(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d.json(false))
 }
 
-func (h *DMHub) handleRefund(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) refund(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -490,7 +495,7 @@ func (h *DMHub) handleRefund(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *DMHub) handleRefundDelete(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) refundDelete(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -515,7 +520,7 @@ func (h *DMHub) handleRefundDelete(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *DMHub) handlePushRegister(w http.ResponseWriter, r *http.Request) {
+func (h *DMHub) pushRegister(w http.ResponseWriter, r *http.Request) {
 	b, ok := readBody(r)
 	if !ok {
 		badBody(w)
@@ -550,13 +555,18 @@ func (h *DMHub) handlePushRegister(w http.ResponseWriter, r *http.Request) {
 	if resolved != 0 {
 		member = resolved
 	}
-	h.devices[provider+"\x00"+appKey+"\x00"+pushID] = append(json.RawMessage(nil), b.raw...)
-	h.recordWrite("push-device", "", "appPush.register", resolved, "", b.raw)
+	dk := provider + "\x00" + appKey + "\x00" + pushID
+	// Registering a device again with the same body changes nothing: it
+	// is not a new write in the ledger.
+	if !bytes.Equal(h.devices[dk], b.raw) {
+		h.devices[dk] = append(json.RawMessage(nil), b.raw...)
+		h.recordWrite("push-device", "", "appPush.register", resolved, "", b.raw)
+	}
 	writeJSON(w, http.StatusOK, jsonObj{{"appKey", appKey}, {"membershipId", member}, {"os", osName}, {"provider", provider}, {"pushId", pushID}})
 }
 
-// handlePointChange serves point/incr and point/decr.
-func (h *DMHub) handlePointChange(dir string) http.HandlerFunc {
+// pointChange serves point/incr and point/decr.
+func (h *DMHub) pointChange(dir string) http.HandlerFunc {
 	maxPattern := 5
 	if dir == "decr" {
 		maxPattern = 6

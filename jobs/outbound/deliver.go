@@ -1,0 +1,228 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/hibiken/asynq"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+)
+
+// errRetry is returned to asynq to run the task again later. It is
+// deliberately not a *connectors.Error: the queue's policy (jobs/retry.go)
+// retries it with capped exponential backoff and jitter, counting it; the
+// write's own attempt budget (MaxAttempts) decides when it is dead.
+type errRetry struct{ msg string }
+
+func (e *errRetry) Error() string { return e.msg }
+
+func retryLater(format string, args ...any) error {
+	return &errRetry{msg: fmt.Sprintf(format, args...)}
+}
+
+// markerTTL bounds how long the start marker of a write stays in Redis.
+const markerTTL = 24 * time.Hour
+
+// ProcessTask delivers one write (asynq handler of TypeWrite).
+//
+// A first attempt (fresh from intake) sends at once. Any other run (an
+// asynq retry, a task requeued when a worker stopped mid-call, a task
+// resumed from ClickHouse, a replay) reads the write's latest state first,
+// so ver and attempts are current and a write that already ended is left
+// alone. Whether an earlier attempt may have reached the vendor without a
+// recorded outcome is told by a Redis marker per write and transition
+// (SETNX before sending): if the marker of the latest recorded transition
+// is already set, some run started after it and its outcome was not
+// recorded, so this attempt reconciles. Resumed tasks always reconcile:
+// Redis lost the markers with the queue.
+func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("outbound: bad task payload: %v: %w", err, asynq.SkipRetry)
+	}
+	if _, busy := o.inflight.LoadOrStore(p.WriteID, struct{}{}); busy {
+		return retryLater("outbound %s: already being delivered by this worker", p.WriteID)
+	}
+	defer o.inflight.Delete(p.WriteID)
+
+	fresh := !p.Resumed && !p.Replayed
+	if n, ok := asynq.GetRetryCount(ctx); ok && n > 0 {
+		fresh = false
+	}
+	if !fresh {
+		latest, ok, err := o.Store.Latest(ctx, p.Source, p.WriteID)
+		if err != nil {
+			return retryLater("outbound %s: %v", p.WriteID, err)
+		}
+		if !ok {
+			return retryLater("outbound %s: not found in ClickHouse yet", p.WriteID)
+		}
+		if Terminal(latest.State) {
+			return nil
+		}
+		resumed := p.Resumed
+		np := fromEvent(latest, p.Ordered || latest.OrderNo != "")
+		np.Resumed = resumed
+		p = np
+	}
+	first, err := o.mark(ctx, p.WriteID, p.Ver)
+	if err != nil {
+		return retryLater("outbound %s: start marker: %v", p.WriteID, err)
+	}
+	if !first || p.Resumed {
+		p.MaybeApplied = true
+	}
+
+	if p.Ordered {
+		if done, err := o.checkPredecessors(ctx, &p); done || err != nil {
+			return err
+		}
+	}
+	w, err := o.Writers(p.Source)
+	if err != nil {
+		return o.finish(ctx, &p, EventDead, StateDead, err.Error(), "", false)
+	}
+	p.Attempts++
+	res, derr := w.Deliver(ctx, connectors.Write{ID: p.WriteID, Kind: p.Kind, Body: p.Body, MaybeApplied: p.MaybeApplied})
+	// Record the outcome even when the worker is stopping.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if derr == nil {
+		note := ""
+		if res.Reconciled {
+			note = "reconciled: an earlier attempt was applied"
+		}
+		return o.finish(rctx, &p, EventSucceeded, StateSucceeded, note, string(res.Response), true)
+	}
+	unknown := errors.Is(derr, connectors.ErrOutcomeUnknown)
+	if unknown {
+		p.MaybeApplied = true
+	}
+	class := connectors.ClassOf(derr)
+	if !unknown && class == connectors.Permanent {
+		return o.finish(rctx, &p, EventDead, StateDead, derr.Error(), "", true)
+	}
+	if p.Attempts >= o.maxAttempts() {
+		return o.finish(rctx, &p, EventDead, StateDead, fmt.Sprintf("retries exhausted after %d attempts: %v", p.Attempts, derr), "", true)
+	}
+	next := o.now().Add(time.Second << min(p.Attempts, 9))
+	if d, ok := connectors.RetryAfter(derr); ok {
+		next = o.now().Add(d)
+	}
+	// Recorded before the retry can run, so it reads this state back.
+	p.Ver++
+	ev := p.event(EventFailed, StateFailed, o.now())
+	ev.LastError, ev.NextAt = derr.Error(), next
+	if err := o.Store.Append(rctx, ev); err != nil {
+		o.log().Warn("outbound: record failure", "write", p.WriteID, "err", err)
+	}
+	if class == connectors.RateLimited && !unknown {
+		return derr // the queue waits for Retry-After without counting a failure
+	}
+	return retryLater("outbound %s %s attempt %d: %v", p.Kind, p.WriteID, p.Attempts, derr)
+}
+
+// mark sets the start marker of a write's transition ver; it reports
+// whether this run is the first to start after that transition.
+func (o *Outbound) mark(ctx context.Context, id string, ver uint64) (bool, error) {
+	if o.Redis == nil {
+		return true, nil
+	}
+	return o.Redis.SetNX(ctx, fmt.Sprintf("%s:outbound:started:%s:%d", o.Namespace, id, ver), 1, markerTTL).Result()
+}
+
+// finish records a terminal transition and wakes the writes waiting for
+// this one. With async the record is queued, not awaited: a lost terminal
+// record leaves the write open, and its next run reconciles and finds it
+// applied (or dead again).
+func (o *Outbound) finish(ctx context.Context, p *payload, ev, state, lastErr, response string, async bool) error {
+	p.Ver++
+	e := p.event(ev, state, o.now())
+	e.LastError, e.Response = lastErr, response
+	if async {
+		id := p.WriteID
+		o.Store.AppendAsync(func(err error) {
+			o.log().Warn("outbound: record outcome (the write will be resumed and reconciled)", "write", id, "state", state, "err", err)
+		}, e)
+		o.wake(p.WriteID)
+		return nil
+	}
+	if err := o.Store.Append(ctx, e); err != nil {
+		// not recorded: run again; the next run reads the state back
+		return retryLater("outbound %s: record %s: %v", p.WriteID, state, err)
+	}
+	o.wake(p.WriteID)
+	return nil
+}
+
+// openingKind is the kind that creates an order (Prepared.Opens): a deal.
+const openingKind = "deal"
+
+// checkPredecessors holds a write back until the earlier writes of its
+// order are delivered. done is true when the write was settled here (dead
+// because a predecessor is); a non-nil error asks the queue to try later.
+func (o *Outbound) checkPredecessors(ctx context.Context, p *payload) (done bool, err error) {
+	preds, err := o.Store.Predecessors(ctx, p.Source, p.OrderNo, p.Seq)
+	if err != nil {
+		return false, retryLater("outbound %s: read predecessors: %v", p.WriteID, err)
+	}
+	// The order's chain restarts at its latest earlier deal: writes before
+	// it (e.g. of an order deleted and created again) no longer matter.
+	for i := len(preds) - 1; i > 0; i-- {
+		if preds[i].Kind == openingKind {
+			preds = preds[i:]
+			break
+		}
+	}
+	for _, pr := range preds {
+		switch {
+		case pr.State == StateSucceeded:
+			continue
+		case pr.State == StateDead && p.Opens:
+			// a deal opens the order anew: an earlier write that died
+			// (e.g. a cancel sent before its deal) does not fail it
+			continue
+		case pr.State == StateDead:
+			reason := fmt.Sprintf("predecessor %s (%s of order %s) is dead: %s", pr.WriteID, pr.Kind, p.OrderNo, pr.LastError)
+			return true, o.finish(ctx, p, EventDead, StateDead, reason, "", false)
+		default:
+			o.addWaiter(pr.WriteID, p.WriteID)
+			return false, retryLater("outbound %s: waiting for %s (%s of order %s, %s)", p.WriteID, pr.WriteID, pr.Kind, p.OrderNo, pr.State)
+		}
+	}
+	return false, nil
+}
+
+func (o *Outbound) addWaiter(pred, id string) {
+	o.waitMu.Lock()
+	defer o.waitMu.Unlock()
+	if o.waiters == nil {
+		o.waiters = map[string][]string{}
+	}
+	o.waiters[pred] = append(o.waiters[pred], id)
+}
+
+// wake runs the tasks waiting for id now instead of at their retry time
+// (best effort: a waiter not yet in the retry set keeps its schedule).
+func (o *Outbound) wake(id string) {
+	o.waitMu.Lock()
+	ws := o.waiters[id]
+	delete(o.waiters, id)
+	o.waitMu.Unlock()
+	if o.Inspector == nil || len(ws) == 0 {
+		return
+	}
+	go func() {
+		for _, w := range ws {
+			// a waiter may still be finishing its previous run (active):
+			// try for about a second
+			for i := 0; i < 20 && o.Inspector.RunTask(o.QueueName, w) != nil; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}()
+}

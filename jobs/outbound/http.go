@@ -1,0 +1,172 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/goccy/go-json"
+)
+
+// HTTP serves the outbound API (mount it on serve's router, behind the
+// bearer-token check):
+//
+//	POST /v1/outbound/{source}/{kind}  one JSON object, or JSON Lines
+//	                                   → 202 {"accepted","rejected","results":[…]}
+//	                                   (400 when every line was rejected)
+//	GET  /v1/outbound/{id}             → 200 the write's state, 404 unknown
+//
+// Bodies are never logged. MaxBody bounds a request body (413 above it).
+type HTTP struct {
+	O       *Outbound
+	MaxBody int64
+}
+
+// Routes registers the API on mux.
+func (h *HTTP) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/outbound/{source}/{kind}", h.post)
+	mux.HandleFunc("GET /v1/outbound/{id}", h.get)
+}
+
+// PostResponse is the answer to an intake request.
+type PostResponse struct {
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
+	Results  []Result `json:"results"`
+}
+
+// WriteView is the answer to GET /v1/outbound/{id}.
+type WriteView struct {
+	ID             string          `json:"id"`
+	Source         string          `json:"source"`
+	Kind           string          `json:"kind"`
+	IdempotencyKey string          `json:"idempotency_key"`
+	OrderNo        string          `json:"order_no,omitempty"`
+	State          string          `json:"state"`
+	Attempts       uint32          `json:"attempts"`
+	LastError      string          `json:"last_error,omitempty"`
+	NextAttemptAt  *time.Time      `json:"next_attempt_at,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+	Request        json.RawMessage `json:"request,omitempty"`
+	Response       json.RawMessage `json:"response,omitempty"`
+}
+
+// View turns a write's latest event into its API view.
+func View(e Event) WriteView {
+	v := WriteView{ID: e.WriteID, Source: e.Source, Kind: e.Kind, IdempotencyKey: e.Key, OrderNo: e.OrderNo, State: e.State,
+		Attempts: e.Attempts, LastError: e.LastError, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+	if e.State == StateFailed {
+		t := e.NextAt
+		v.NextAttemptAt = &t
+	}
+	if json.Valid([]byte(e.Request)) {
+		v.Request = json.RawMessage(e.Request)
+	}
+	if e.Response != "" && json.Valid([]byte(e.Response)) {
+		v.Response = json.RawMessage(e.Response)
+	}
+	return v
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
+	limit := h.MaxBody
+	if limit <= 0 {
+		limit = 8 << 20
+	}
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body larger than the limit (serve.max_body_bytes)")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "could not read the body")
+		return
+	}
+	lines := SplitLines(body)
+	if len(lines) == 0 {
+		writeError(w, http.StatusBadRequest, "empty body: send one JSON object or JSON Lines")
+		return
+	}
+	res, err := h.O.Accept(r.Context(), r.PathValue("source"), r.PathValue("kind"), lines)
+	var re *RequestError
+	switch {
+	case errors.As(err, &re):
+		writeError(w, http.StatusNotFound, re.Msg)
+		return
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "timed out storing the writes; nothing was acknowledged, send again")
+		return
+	case err != nil:
+		h.O.log().Error("outbound intake: store", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "could not store the writes; nothing was acknowledged, send again")
+		return
+	}
+	out := PostResponse{Results: res}
+	for _, x := range res {
+		if x.ID != "" {
+			out.Accepted++
+		} else {
+			out.Rejected++
+		}
+	}
+	status := http.StatusAccepted
+	if out.Accepted == 0 {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, out)
+}
+
+func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
+	e, ok, err := h.O.Store.Find(r.Context(), r.PathValue("id"))
+	switch {
+	case err != nil:
+		h.O.log().Error("outbound: read", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "could not read the write")
+	case !ok:
+		writeError(w, http.StatusNotFound, "no outbound write with this id")
+	default:
+		writeJSON(w, http.StatusOK, View(e))
+	}
+}
+
+func readAll(r interface{ Read([]byte) (int, error) }) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
+}
+
+// SplitLines cuts an intake body into lines: one JSON value (even
+// pretty-printed over several lines) is one line; otherwise every
+// non-blank line is one, numbered from 1.
+func SplitLines(body []byte) []Line {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil
+	}
+	if json.Valid(trimmed) {
+		return []Line{{N: 1, Body: trimmed}}
+	}
+	var out []Line
+	for i, l := range bytes.Split(body, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		out = append(out, Line{N: i + 1, Body: l})
+	}
+	return out
+}

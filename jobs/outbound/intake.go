@@ -1,0 +1,198 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/goccy/go-json"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/loyaltybridge/loyaltybridge/connectors"
+)
+
+// Line is one JSON line of an intake request.
+type Line struct {
+	N    int    // 1-based line number, for errors
+	Body []byte // the vendor's request body, optionally with "idempotencyKey"
+}
+
+// Result is the intake outcome of one line: the write id, or why the line
+// was rejected (nothing is stored for a rejected line).
+type Result struct {
+	Line int    `json:"line"`
+	ID   string `json:"id,omitempty"`
+	// Duplicate: the idempotency key was already taken; ID is the first
+	// write's id and nothing new was stored.
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Field     string `json:"field,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// RequestError rejects a whole intake request (unknown source or kind).
+type RequestError struct{ Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+// IdempotencyKeyField is the optional line field that carries the caller's
+// idempotency key; it is removed before the body is stored and sent.
+const IdempotencyKeyField = "idempotencyKey"
+
+// Accept validates the lines of one intake request of kind for source,
+// stores the valid ones (durably, before returning) and enqueues them. A
+// line whose idempotency key was seen before (in this request or earlier)
+// gets the first write's id and stores nothing. An error means nothing of
+// this request was acknowledged (lines already stored by an earlier try
+// are found again by their keys).
+func (o *Outbound) Accept(ctx context.Context, source, kind string, lines []Line) ([]Result, error) {
+	w, err := o.Writers(source)
+	if err != nil {
+		return nil, &RequestError{Msg: err.Error()}
+	}
+	if _, err := w.Prepare(kind, json.RawMessage(`{}`), ""); err != nil {
+		var fe *connectors.FieldError
+		if errors.As(err, &fe) && fe.Field == "kind" {
+			return nil, &RequestError{Msg: fe.Cause}
+		}
+	}
+	results := make([]Result, len(lines))
+	type accepted struct {
+		i int
+		p payload
+	}
+	var todo []accepted
+	byID := map[string]int{} // write id → index in todo
+	for i, l := range lines {
+		results[i].Line = l.N
+		body, key, err := splitKey(l.Body)
+		var prep connectors.Prepared
+		if err == nil {
+			prep, err = w.Prepare(kind, body, key)
+		}
+		if err != nil {
+			var fe *connectors.FieldError
+			if errors.As(err, &fe) {
+				results[i].Field, results[i].Error = fe.Field, fe.Cause
+			} else {
+				results[i].Error = err.Error()
+			}
+			continue
+		}
+		id := WriteID(source, prep.Key)
+		results[i].ID = id
+		if _, dup := byID[id]; dup {
+			results[i].Duplicate = true
+			continue
+		}
+		byID[id] = len(todo)
+		todo = append(todo, accepted{i: i, p: payload{Source: source, WriteID: id, Kind: kind, Key: prep.Key,
+			OrderNo: prep.OrderNo, Opens: prep.Opens, Ordered: prep.OrderNo != "" && !prep.Opens, Body: prep.Body}})
+	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	ids := make([]string, 0, len(todo))
+	var opening []string
+	for _, a := range todo {
+		ids = append(ids, a.p.WriteID)
+		if a.p.Opens {
+			opening = append(opening, a.p.OrderNo)
+		}
+	}
+	var existing map[string]Event
+	var withWrites map[string]bool
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { existing, err = o.Store.Latests(gctx, source, ids); return err })
+	g.Go(func() (err error) { withWrites, err = o.Store.OrdersWithWrites(gctx, source, opening); return err })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	now := o.now()
+	var evs []Event
+	var fresh []payload
+	seenOrder := map[string]bool{}
+	for _, a := range todo {
+		if _, ok := existing[a.p.WriteID]; ok {
+			results[a.i].Duplicate = true
+			continue
+		}
+		p := a.p
+		if p.OrderNo != "" {
+			// an opening write waits for the order's earlier writes, if any
+			p.Ordered = p.Ordered || withWrites[p.OrderNo] || seenOrder[p.OrderNo]
+			seenOrder[p.OrderNo] = true
+		}
+		p.Seq, p.CreatedAt, p.Ver = o.nextSeq(), now, 1
+		evs = append(evs, p.event(EventAccepted, StatePending, now))
+		fresh = append(fresh, p)
+	}
+	if len(evs) == 0 {
+		return results, nil
+	}
+	if err := o.Store.Append(ctx, evs...); err != nil {
+		return nil, err
+	}
+	// Stored: the writes are accepted. Redis only wakes the workers; a
+	// failed enqueue is repaired by Resume.
+	o.enqueueAll(ctx, fresh, now)
+	return results, nil
+}
+
+// enqueueParallel bounds the concurrent enqueues of one intake request.
+const enqueueParallel = 8
+
+// enqueueAll enqueues accepted writes, a few at a time. A failure is only
+// logged: the writes are stored, and Resume enqueues them.
+func (o *Outbound) enqueueAll(ctx context.Context, ps []payload, now time.Time) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, enqueueParallel)
+	for _, p := range ps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := o.enqueue(ctx, p, now); err != nil {
+				o.log().Warn("outbound: enqueue failed; the write will be resumed from ClickHouse", "write", p.WriteID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// splitKey removes "idempotencyKey" from a line and returns it.
+func splitKey(line []byte) (json.RawMessage, string, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(line, &m); err != nil || m == nil {
+		return nil, "", &connectors.FieldError{Cause: "not a JSON object: " + jsonProblem(line, err)}
+	}
+	raw, ok := m[IdempotencyKeyField]
+	if !ok {
+		return line, "", nil
+	}
+	var key string
+	if err := json.Unmarshal(raw, &key); err != nil || key == "" {
+		return nil, "", &connectors.FieldError{Field: IdempotencyKeyField, Cause: "must be a non-empty string"}
+	}
+	if len(key) > 200 {
+		return nil, "", &connectors.FieldError{Field: IdempotencyKeyField, Cause: "longer than 200 bytes"}
+	}
+	delete(m, IdempotencyKeyField)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, key, nil
+}
+
+func jsonProblem(line []byte, err error) string {
+	if err == nil {
+		return "null or not an object"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	return "invalid JSON"
+}
