@@ -66,7 +66,7 @@ func isFailure(err error) bool {
 }
 
 // retryDelay is the asynq RetryDelayFunc: Retry-After for rate limits,
-// else 1s·2^n capped at 5 minutes, with ±20% jitter.
+// else 1s·2^n capped at 5 minutes, with ±10% jitter.
 func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if d, ok := connectors.RetryAfter(err); ok && d > 0 {
 		return d

@@ -3,6 +3,7 @@ package dmhub
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/goccy/go-json"
@@ -34,9 +35,12 @@ var dmhubMessages = []httpapi.Rule{
 
 // apiPolicy classifies the loyalty API's answers.
 var apiPolicy = httpapi.Policy{
-	Parse:    parseEnvelope,
-	NotFound: ErrNotFound,
-	Unknown:  connectors.Retryable,
+	Parse: parseEnvelope,
+	// the API authenticates by access token only: a 401 rejects the token
+	// (retried with the newest), never the app's credentials
+	TokenStatuses: []int{http.StatusUnauthorized},
+	NotFound:      ErrNotFound,
+	Unknown:       connectors.Retryable,
 	Codes: []httpapi.Rule{
 		{Code: "400001", Class: connectors.Permanent, Doc: "§1.3 invalid value"},
 		{Code: "400005", Class: connectors.Permanent, Doc: "§1.3 required field missing"},

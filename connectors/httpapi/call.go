@@ -127,6 +127,9 @@ func (c *Client) Call(ctx context.Context, r Request) ([]byte, error) {
 			wait = budget.Backoff(n, c.rand())
 		case connectors.RateLimited:
 			d, _ := connectors.RetryAfter(err)
+			if d <= 0 {
+				d = DefaultRetryAfter // a zero wait must not spin
+			}
 			if d > budget.MaxRateLimitWait || rateWaited+d > budget.RateLimitBudget {
 				return out, err
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-json"
@@ -71,6 +72,10 @@ type Policy struct {
 	// NotFound is wrapped by NotFound errors; it should wrap
 	// connectors.ErrNotFound. Default connectors.ErrNotFound.
 	NotFound error
+	// TokenStatuses are HTTP statuses that, without a matching rule, mean
+	// the access token was rejected (DM Hub API: 401), not the
+	// credentials.
+	TokenStatuses []int
 }
 
 // rule returns the rule of a code and message, if any.
@@ -99,8 +104,9 @@ func (p *Policy) rule(code, msg string) (Rule, bool) {
 //
 //  1. the body's code (or, for vendors without codes, its message) found
 //     in the policy's tables decides, whatever the HTTP status;
-//  2. otherwise a non-2xx status decides (CheckStatus: 429 RateLimited,
-//     408/5xx Retryable, 401/403 Auth, other 4xx Permanent);
+//  2. otherwise a status of the policy's TokenStatuses is a token
+//     rejection, and another non-2xx status decides (CheckStatus: 429
+//     RateLimited, 408/5xx Retryable, 401/403 Auth, other 4xx Permanent);
 //  3. otherwise (2xx) an empty body, an HTML page, invalid JSON or a body
 //     without a code is Retryable (a gateway or a cut connection), and an
 //     error code no rule knows is Permanent when the envelope marks it a
@@ -125,6 +131,13 @@ func (c *Client) Classify(op string, write bool, p *Policy, r *Response, secrets
 		if rule, ok := p.rule(env.Code, env.Message); ok {
 			return nil, c.apply(e, rule, write, p, r)
 		}
+	}
+	if slices.Contains(p.TokenStatuses, r.Status) {
+		e.Class, e.Err = connectors.Retryable, ErrTokenRejected
+		if e.Message == "" {
+			e.Message = excerptOf(r.Body)
+		}
+		return nil, e
 	}
 	if r.Status < 200 || r.Status >= 300 {
 		se := c.CheckStatus(op, r).(*connectors.Error)
