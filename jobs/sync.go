@@ -59,7 +59,7 @@ func (e *Engine) HandleSync(ctx context.Context, t *asynq.Task) error {
 		since = json.RawMessage(c.Cursor)
 	}
 	b, err := stream.Fetch(ctx, connectors.Request{Mode: connectors.Mode(p.Mode), Cursor: st.Cursor, Since: since,
-		Pages: e.Config.Worker.PagesPerTask})
+		Pages: e.Config.Worker.PagesPerTask, RunStarted: st.StartedAt, Log: e.Log.With("run", p.RunID)})
 	if err != nil {
 		return err
 	}

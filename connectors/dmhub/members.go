@@ -8,6 +8,7 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 )
@@ -22,12 +23,26 @@ import (
 // lookback. DM Hub does not document sorting for this list, so the stream
 // verifies the order it gets: when a page is not sorted by lastUpdated
 // descending, it falls back to the full id-ordered scan for this run.
-// The committed cursor is the newest lastUpdated seen by a completed run.
+//
+// The committed cursor is the newest lastUpdated a completed run saw, but
+// never later than the run's start: a member updated while the scan ran
+// has a lastUpdated after the start, so the next run's bound (cursor minus
+// lookback) includes it even when the scan had already passed its page
+// (an id-ordered scan cannot see such a change, and a lastUpdated-ordered
+// one moves it to a page already read). A lastUpdated beyond now plus the
+// source's clock_tolerance is a vendor clock error: it is loaded as sent
+// but ignored for the cursor, logged and counted (Batch.Clamped), so one
+// member dated 2099 cannot freeze incremental sync. A committed cursor
+// beyond that limit (written by an older release) is dropped and the run
+// scans everything by id. The cap assumes the vendor's clock lags ours by
+// less than the lookback.
 type membersStream struct {
-	c        *Client
-	source   string
-	pageSize int
-	lookback time.Duration
+	c         *Client
+	source    string
+	pageSize  int
+	lookback  time.Duration
+	tolerance time.Duration
+	now       func() time.Time
 }
 
 type memberCursor struct {
@@ -37,6 +52,7 @@ type memberCursor struct {
 	Max      *time.Time `json:"max,omitempty"`  // newest lastUpdated seen in this run
 	Prev     *time.Time `json:"prev,omitempty"` // last lastUpdated of the previous page (sort check)
 	Fallback bool       `json:"fallback,omitempty"`
+	Started  *time.Time `json:"started,omitempty"` // the run's start: the cursor's upper bound
 }
 
 // MemberSince is the members stream's committed cursor.
@@ -51,11 +67,23 @@ type memberPage struct {
 
 // Fetch implements connectors.Stream.
 func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	log := req.Logger()
+	now := s.clock()
+	limit := now.Add(s.tol())
+	var b connectors.Batch
 	var since *MemberSince
 	if len(req.Since) > 0 {
 		since = new(MemberSince)
 		if err := json.Unmarshal(req.Since, since); err != nil {
 			return connectors.Batch{}, fmt.Errorf("members: committed cursor %s: %w", req.Since, err)
+		}
+		if since.LastUpdated.After(limit) {
+			if len(req.Cursor) == 0 { // once per run
+				b.Clamped++
+				log.Warn("members: the committed cursor is in the future (a vendor clock error); ignoring it and scanning every member",
+					"source", s.source, "cursor", since.LastUpdated, "now", now)
+			}
+			since = nil
 		}
 	}
 	cur := memberCursor{Order: "id", Page: 1}
@@ -66,11 +94,18 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 	} else if req.Mode == connectors.Incremental && since != nil {
 		cur.Order = "lastUpdated"
 	}
+	switch {
+	case !req.RunStarted.IsZero():
+		t := req.RunStarted.UTC()
+		cur.Started = &t
+	case cur.Started == nil:
+		t := now
+		cur.Started = &t
+	}
 	var bound time.Time
 	if since != nil {
 		bound = since.LastUpdated.Add(-s.lookback)
 	}
-	var b connectors.Batch
 	for n := 0; n < max(req.Pages, 1) && !b.Done; n++ {
 		rows := s.pageSize
 		if cur.Rows > 0 {
@@ -112,7 +147,11 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			b.Items++
 			old = append(old, false)
 			if lu := m.LastUpdated; lu != nil {
-				if cur.Max == nil || lu.After(*cur.Max) {
+				if lu.After(limit) {
+					b.Clamped++
+					log.Warn("members: lastUpdated is beyond now plus the clock tolerance; loaded, but not used for the cursor",
+						"source", s.source, "member", m.MemberID, "last_updated", *lu, "now", now)
+				} else if cur.Max == nil || lu.After(*cur.Max) {
 					t := *lu
 					cur.Max = &t
 				}
@@ -163,14 +202,34 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		if since != nil {
 			commit.LastUpdated = since.LastUpdated
 		}
-		if cur.Max != nil && cur.Max.After(commit.LastUpdated) {
-			commit.LastUpdated = *cur.Max
+		if m := cur.Max; m != nil && m.After(commit.LastUpdated) {
+			if m.After(*cur.Started) {
+				// never past the run's start: see membersStream
+				m = cur.Started
+			}
+			if m.After(commit.LastUpdated) {
+				commit.LastUpdated = *m
+			}
 		}
 		if !commit.LastUpdated.IsZero() {
 			b.Commit, _ = json.Marshal(commit)
 		}
 	}
 	return b, nil
+}
+
+func (s *membersStream) clock() time.Time {
+	if s.now != nil {
+		return s.now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *membersStream) tol() time.Duration {
+	if s.tolerance > 0 {
+		return s.tolerance
+	}
+	return config.DefaultClockTolerance
 }
 
 func (s *membersStream) badPage(page int, err error) error {
