@@ -104,7 +104,7 @@ func TestMembersWatermarkNeverSkips(t *testing.T) {
 			name: "a member on a page already read is updated during the id-ordered scan",
 			onPage: func(l *liveMembers, page int, sidx string) {
 				if sidx == "id" && page == 2 {
-					l.touch(5, start.Add(time.Minute))   // page 1: already read
+					l.touch(5, start.Add(time.Minute))    // page 1: already read
 					l.touch(35, start.Add(2*time.Minute)) // page 2: read now
 				}
 			},
