@@ -39,10 +39,12 @@ func (s *levelsStream) Fetch(ctx context.Context, _ connectors.Request) (connect
 	if err := json.Unmarshal(body, &page); err != nil {
 		return connectors.Batch{}, bad(fmt.Errorf("not a {\"rows\":[…]} list: %w", err))
 	}
-	for i, raw := range page.Rows {
+	for _, raw := range page.Rows {
 		l, err := decodeLevel(s.source, raw)
 		if err != nil {
-			return connectors.Batch{}, bad(fmt.Errorf("row %d: %w", i, err))
+			b.Rows = append(b.Rows, connectors.Reject(s.source, "levels", raw, err, "id"))
+			b.Rejected++
+			continue
 		}
 		b.Rows = append(b.Rows, l)
 	}

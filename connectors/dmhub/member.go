@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	"github.com/shopspring/decimal"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -104,6 +105,7 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 	if err := json.Compact(&compact, raw); err != nil {
 		return warehouse.Member{}, err
 	}
+	var times lenient.Times
 	m := warehouse.Member{
 		Common:        warehouse.Common{Source: source},
 		MemberID:      id.V,
@@ -116,20 +118,29 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 		LevelName:     lvl.Name,
 		LevelPriority: int32Ptr(lvl.Priority),
 		Point:         point.V,
-		DateJoin:      lenient.TimePtr(join.V, time.UTC),
-		LastUpdated:   lenient.TimePtr(updated.V, time.UTC),
-		DateCreated:   lenient.TimePtr(created.V, time.UTC),
+		DateJoin:      times.Parse("dateJoin", join.V, time.UTC),
+		LastUpdated:   times.Parse("lastUpdated", updated.V, time.UTC),
+		DateCreated:   times.Parse("dateCreated", created.V, time.UTC),
 		CustomAttrs:   customJSON,
 		MemberCode:    code.V,
 		CustomerID:    customer.V,
 		Raw:           compact.String(),
 	}
+	if err := times.Err(); err != nil {
+		return warehouse.Member{}, fmt.Errorf("membership %s: %w", clipID(id.V), err)
+	}
 	if balance.Valid {
 		b := balance.V.Round(2)
+		if b.Abs().GreaterThanOrEqual(maxBalance) {
+			return warehouse.Member{}, fmt.Errorf("membership %s: field balance: %s does not fit Decimal(18, 2)", clipID(id.V), lenient.Clip(b.String()))
+		}
 		m.Balance = &b
 	}
 	return m, nil
 }
+
+// maxBalance bounds what the balance column, Decimal(18, 2), holds.
+var maxBalance = decimal.New(1, 16)
 
 type attr struct {
 	key string

@@ -141,7 +141,13 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		for i, raw := range page.Rows {
 			m, err := decodeMember(s.source, raw)
 			if err != nil {
-				return connectors.Batch{}, s.badPage(cur.Page, fmt.Errorf("row %d: %w", i, err))
+				// a poison record: stored in rejected_records, the run
+				// goes on (it has no lastUpdated for the order check)
+				b.Rows = append(b.Rows, connectors.Reject(s.source, "members", raw, err, "id"))
+				b.Rejected++
+				b.Items++
+				old = append(old, false)
+				continue
 			}
 			b.Rows = append(b.Rows, m)
 			b.Items++

@@ -130,11 +130,6 @@ func (p *pager) badPage(err error) error {
 		Op: fmt.Sprintf("GET %s page %d", p.path, p.read), Message: "unexpected response", Err: err}
 }
 
-// badRow reports a row of the page last read that could not be decoded.
-func (p *pager) badRow(i int, err error) error {
-	return p.badPage(fmt.Errorf("row %d: %w", i, err))
-}
-
 // fingerprint hashes a page's rows (never 0, so the zero PagePos.Last
 // matches nothing).
 func fingerprint(rows []json.RawMessage) uint64 {

@@ -40,7 +40,7 @@ func (s *pointsStream) FetchMember(ctx context.Context, req connectors.MemberReq
 		return connectors.MemberBatch{}, err
 	}
 	p := newPager(s.c, s.source, memberPath(member, "/point"), s.pageSize, url.Values{"sord": {"desc"}})
-	return readLedger(ctx, p, req, func(raw []byte) (ledgerEntry, error) {
+	return readLedger(ctx, p, req, "points", func(raw []byte) (ledgerEntry, error) {
 		e, created, err := decodePointRecord(s.source, member, raw)
 		return ledgerEntry{row: e, id: e.EntryID, created: created}, err
 	})
@@ -113,7 +113,11 @@ func decodePointRecord(source, member string, raw []byte) (warehouse.PointEntry,
 		e.Pattern = dir + ":" + code
 		e.PatternName = patternNames[dir][code]
 	}
-	at, cr := lenient.TimePtr(date.V, time.UTC), lenient.TimePtr(created.V, time.UTC)
+	var times lenient.Times
+	at, cr := times.Parse("date", date.V, time.UTC), times.Parse("dateCreated", created.V, time.UTC)
+	if err := times.Err(); err != nil {
+		return warehouse.PointEntry{}, nil, fmt.Errorf("pointRecord %s: %w", lenient.Clip(entry), err)
+	}
 	e.OccurredAt = orPtr(at, cr)
 	return e, orPtr(cr, at), nil
 }
