@@ -227,7 +227,9 @@ func decodePoints(source, member, key string, data json.RawMessage, limit int) (
 	for i, raw := range sd.Records {
 		row, err := decodePoint(source, member, key, raw, seen)
 		if err != nil {
-			return nil, pageInfo{}, fmt.Errorf("records[%d]: %w", i, err)
+			// a poison record: rejected_records, and the run goes on
+			rows = append(rows, connectors.Reject(source, "points", raw, fmt.Errorf("records[%d]: %w", i, err), "id"))
+			continue
 		}
 		rows = append(rows, row)
 	}
@@ -253,6 +255,9 @@ func decodePoint(source, member, key string, raw json.RawMessage, seen lenient.O
 	}
 	rawText, err := lenient.Compact(raw)
 	if err != nil {
+		return warehouse.PointEntry{}, err
+	}
+	if err := checkTimes("ctime", r.CTime.V, "bizDate", r.BizDate.V); err != nil {
 		return warehouse.PointEntry{}, err
 	}
 	delta := r.IncScore.V.Abs().Sub(r.ExpScore.V.Abs()).Round(0)
