@@ -50,5 +50,5 @@ func decodeCustomerCoupons(source, member string, data json.RawMessage) ([]wareh
 	if err != nil {
 		return nil, err
 	}
-	return decodeCoupons(source, member, list)
+	return decodeCoupons(source, "member_coupons", member, list), nil
 }

@@ -136,7 +136,9 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 	for i, raw := range pd.ItemList {
 		e, err := decodePoint(source, member, raw, seen)
 		if err != nil {
-			return pointsPage{}, fmt.Errorf("item_list[%d]: %w", i, err)
+			// a poison record: rejected_records, and the run goes on
+			pg.rows = append(pg.rows, connectors.Reject(source, "points", raw, fmt.Errorf("item_list[%d]: %w", i, err), "id"))
+			continue
 		}
 		pg.rows = append(pg.rows, e)
 	}
@@ -159,6 +161,11 @@ func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurr
 	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.PointEntry{}, err
+	}
+	if instant(it.CreatedAt.V) == nil {
+		if err := checkTimes("created_at", it.CreatedAt.V); err != nil {
+			return warehouse.PointEntry{}, err
+		}
 	}
 	typ, sub := lenient.Code(it.Type.V), lenient.Code(it.SubType.V)
 	pts := it.Points.V.Round(0)
