@@ -29,7 +29,7 @@ func TestPoisonRecords(t *testing.T) {
 			wantGood: 2, wantErr: []string{"field point", "field level", "field balance", "field lastUpdated", "Decimal(18, 2)", "not a JSON object"},
 			wantKey: []string{"2", "3", "4", "5", "6", "sha256:"}},
 		{name: "points", stream: "points", path: "/loyalty/v1/membership/9/point", member: true,
-			rows: []string{`{"id":"p1","point":5,"type":1}`, `{"id":"p2","point":"12.5"}`, `{"id":"p3","dateCreated":"2024-13-45 99:00"}`},
+			rows:     []string{`{"id":"p1","point":5,"type":1}`, `{"id":"p2","point":"12.5"}`, `{"id":"p3","dateCreated":"2024-13-45 99:00"}`},
 			wantGood: 1, wantErr: []string{"field point", "field dateCreated"}, wantKey: []string{"p2", "p3"}},
 		{name: "experience", stream: "experience", path: "/loyalty/v1/membership/9/exp/changeLogs", member: true,
 			rows:     []string{`{"id":"e1","expValue":3}`, `{"id":"e2","oldExp":"many"}`},
