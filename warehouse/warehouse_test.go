@@ -2,7 +2,7 @@ package warehouse_test
 
 import (
 	"context"
-	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,13 +76,48 @@ func TestReloadDoesNotDuplicate(t *testing.T) {
 	}
 }
 
-func TestLoadRejectsOutOfRangeTimes(t *testing.T) {
+// TestLoadRejectsOutOfRangeValues: a row with a value its column cannot
+// hold (clickhouse-go would wrap it silently) becomes a rejected_records
+// row, and the rest of the batch loads; a reload stores it once.
+func TestLoadRejectsOutOfRangeValues(t *testing.T) {
 	t.Parallel()
 	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
 	old := time.Date(1968, 11, 9, 0, 0, 0, 0, time.UTC)
-	err := wh.Load(context.Background(), []warehouse.Row{warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "1", DateJoin: &old}})
-	if !errors.Is(err, warehouse.ErrOutOfRange) {
-		t.Fatalf("Load(1968 DateTime) = %v, want ErrOutOfRange", err)
+	rows := []warehouse.Row{
+		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "1", DateJoin: &old, Raw: `{"id":1}`},
+		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "2", Raw: `{"id":2}`},
+		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "3", Balance: ptr(decimal.RequireFromString("1e17")), Raw: `{"id":3}`},
+		warehouse.PointEntry{Common: warehouse.Common{Source: "s"}, EntryID: "p1", MemberID: "2", OccurredAt: ptr(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))},
+	}
+	for i := 0; i < 2; i++ {
+		if err := wh.Load(ctx, rows); err != nil {
+			t.Fatalf("load %d: %v; one misfit row must not fail the batch", i, err)
+		}
+	}
+	var members, ledger uint64
+	if err := wh.Conn().QueryRow(ctx, "SELECT (SELECT count() FROM "+wh.Q("members")+" FINAL), (SELECT count() FROM "+wh.Q("points_ledger")+" FINAL)").Scan(&members, &ledger); err != nil {
+		t.Fatal(err)
+	}
+	if members != 1 || ledger != 0 {
+		t.Errorf("members %d, points_ledger %d: want only member 2", members, ledger)
+	}
+	got := map[string]string{}
+	rs, err := wh.Conn().Query(ctx, "SELECT stream, record_key, raw, error FROM "+wh.Q("rejected_records")+" FINAL WHERE source = 's' ORDER BY record_key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var stream, key, raw, msg string
+		if err := rs.Scan(&stream, &key, &raw, &msg); err != nil {
+			t.Fatal(err)
+		}
+		got[stream+"/"+key] = raw + " | " + msg
+	}
+	if len(got) != 3 || !strings.Contains(got["members/1"], `{"id":1} | `) || !strings.Contains(got["members/1"], "date_join") ||
+		!strings.Contains(got["members/3"], "Decimal(18, 2)") || !strings.Contains(got["points_ledger/p1"], "occurred_at") {
+		t.Errorf("rejected_records FINAL = %q, want members/1 (date_join), members/3 (balance), points_ledger/p1, once each", got)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
+	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
 )
 
 // TestPoisonRecords: in every DM Hub stream, a record that does not decode
@@ -87,5 +88,36 @@ func TestPoisonRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPoisonRecordLoadsOnce: a members page with one poison record among
+// good ones loads the good members and one rejected_records row; running
+// it again does not duplicate either after FINAL.
+func TestPoisonRecordLoadsOnce(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	rows := []json.RawMessage{json.RawMessage(`{"id":1,"name":"a"}`), json.RawMessage(`{"id":2,"point":"12.5"}`), json.RawMessage(`{"id":3,"name":"c"}`)}
+	k := newTestConnector(t, newFakeVendor().handle("/loyalty/v1/membership", pagedList(rows, listOpts{})), nil)
+	s, _ := k.Stream("members")
+	ctx := context.Background()
+	for run := 0; run < 2; run++ {
+		b, err := s.Fetch(ctx, connectors.Request{Mode: connectors.Full, Pages: 5})
+		if err != nil || !b.Done {
+			t.Fatalf("run %d: done %v, %v", run, b.Done, err)
+		}
+		if err := wh.Load(ctx, b.Rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var members, rejected uint64
+	var key, msg string
+	if err := wh.Conn().QueryRow(ctx, "SELECT (SELECT count() FROM "+wh.Q("members")+" FINAL), (SELECT count() FROM "+wh.Q("rejected_records")+
+		" FINAL), (SELECT any(record_key) FROM "+wh.Q("rejected_records")+"), (SELECT any(error) FROM "+wh.Q("rejected_records")+")").
+		Scan(&members, &rejected, &key, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if members != 2 || rejected != 1 || key != "2" || !strings.Contains(msg, "12.5") {
+		t.Errorf("members %d, rejected %d (key %q, error %q): want 2 members and member 2 rejected once", members, rejected, key, msg)
 	}
 }
