@@ -118,7 +118,8 @@ func Migrations() ([]Migration, error) {
 
 // Migrate creates the database and applies every migration not yet
 // recorded in schema_migrations. Every statement is idempotent (IF NOT
-// EXISTS), so an interrupted or concurrent migrate is safe to run again.
+// EXISTS; an ADD COLUMN that finds the column, exception 44, counts as
+// done), so an interrupted or concurrent migrate is safe to run again.
 // It returns the versions it applied.
 func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 	if err := w.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+w.db+"`"); err != nil {
@@ -160,7 +161,7 @@ func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 		}
 		for i, st := range m.Statements {
 			q := strings.ReplaceAll(st, "{db}", "`"+w.db+"`")
-			if err := w.conn.Exec(ddlCtx, q); err != nil {
+			if err := w.conn.Exec(ddlCtx, q); err != nil && !alreadyDone(err) {
 				return applied, fmt.Errorf("migrate %s statement %d: %w", m.Version, i+1, err)
 			}
 		}
@@ -178,6 +179,18 @@ func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// codeDuplicateColumn is ClickHouse's ILLEGAL_COLUMN / "column already
+// exists" exception code (44), which ALTER TABLE ... ADD COLUMN raises on
+// a second run: 18.16 has no ADD COLUMN IF NOT EXISTS.
+const codeDuplicateColumn = 44
+
+// alreadyDone reports a migration statement error that means the
+// statement's effect is already there: ADD COLUMN of an existing column.
+func alreadyDone(err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == codeDuplicateColumn && strings.Contains(ex.Message, "already exists")
 }
 
 // ErrOutOfRange is returned for a time a ClickHouse DateTime cannot hold;
