@@ -57,7 +57,7 @@ func TestReloadDoesNotDuplicate(t *testing.T) {
 		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "1", Name: "李雷", Birthday: "1968-11-09", LastUpdated: &lu,
 			Balance: ptr(decimal.RequireFromString("12.34")), CustomAttrs: "{}", Raw: `{"id":1}`},
 		warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "2", Name: "韩梅梅", CustomAttrs: "{}", Raw: `{"id":2}`},
-		warehouse.PointEntry{Common: warehouse.Common{Source: "s"}, EntryID: "p1", MemberID: "1", Delta: -5, Pattern: "decr:3"},
+		warehouse.PointEntry{Common: warehouse.Common{Source: "s"}, EntryID: "p1", MemberID: "1", Delta: -5, Pattern: "3"},
 	}
 	for i := 0; i < 3; i++ {
 		if err := wh.Load(ctx, rows); err != nil {

@@ -3,6 +3,7 @@ package dmhub
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -106,6 +107,8 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 	if since != nil {
 		bound = since.LastUpdated.Add(-s.lookback)
 	}
+	var rules *levelRules
+	rulesRead := false
 	for n := 0; n < max(req.Pages, 1) && !b.Done; n++ {
 		rows := s.pageSize
 		if cur.Rows > 0 {
@@ -139,7 +142,16 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		pageStart := len(b.Rows)
 		var old []bool // per row of this page: updated before the bound
 		for i, raw := range page.Rows {
-			m, err := decodeMember(s.source, raw)
+			m, lvl, err := decodeMemberLevel(s.source, raw)
+			if err == nil && lvl.Bare {
+				if !rulesRead {
+					if rules, err = s.levelRules(ctx, log); err != nil {
+						return connectors.Batch{}, err
+					}
+					rulesRead = true
+				}
+				rules.resolveLevel(&m, lvl.Priority.V)
+			}
 			if err != nil {
 				// a poison record: stored in rejected_records, the run
 				// goes on (it has no lastUpdated for the order check)
@@ -222,6 +234,23 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		}
 	}
 	return b, nil
+}
+
+// levelRules reads the level rules, which a bare-number level needs (at
+// most once per Fetch). A permanent error (the tenant cannot read its
+// rules) is logged and the bare numbers are read as priorities; any other
+// error fails the Fetch, to be retried.
+func (s *membersStream) levelRules(ctx context.Context, log *slog.Logger) (*levelRules, error) {
+	r, err := fetchLevelRules(ctx, s.c, s.source)
+	if err != nil {
+		if connectors.ClassOf(err) != connectors.Permanent {
+			return nil, err
+		}
+		log.Warn("members: the level rules cannot be read; bare-number levels are stored as priorities",
+			"source", s.source, "err", err)
+		return nil, nil
+	}
+	return r, nil
 }
 
 func (s *membersStream) clock() time.Time {

@@ -66,8 +66,10 @@ var patternNames = map[string]map[string]string{
 //     `point` means a decrease, anything else an increase.
 //   - delta = |point| with the direction's sign (`point` is the magnitude);
 //     without `point`, |newPoint-oldPoint|; without either, 0.
-//   - pattern = "incr:N" / "decr:N" by direction, pattern_name its §1.9
-//     label ("" for codes the table lacks); both "" without a pattern.
+//   - pattern = the vendor's pattern number N as sent (CONTRACT.md: the
+//     direction is the sign of delta), pattern_name its §1.9 label for
+//     that direction ("" for codes the table lacks); both "" without a
+//     pattern.
 //   - occurred_at = date, else dateCreated (UTC; zoneless means UTC, §1.8).
 //   - entry_type = `type` as sent, as text.
 func decodePointRecord(source, member string, raw []byte) (warehouse.PointEntry, *time.Time, error) {
@@ -110,7 +112,7 @@ func decodePointRecord(source, member string, raw []byte) (warehouse.PointEntry,
 		if n, err := lenient.ParseInt(code); err == nil {
 			code = strconv.FormatInt(n, 10)
 		}
-		e.Pattern = dir + ":" + code
+		e.Pattern = code
 		e.PatternName = patternNames[dir][code]
 	}
 	var times lenient.Times

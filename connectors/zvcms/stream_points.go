@@ -147,8 +147,9 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 
 // decodePoint maps one entry: type 1 (奖励积分, awarded) is +|points|,
 // type 2 (消耗积分, spent) is −|points|, any other type keeps the sign it
-// was sent with. pattern = "incr"/"decr"/"type:<t>" plus ":<sub_type>"
-// when there is one; pattern_name = sub_name; old_point = previous_point
+// was sent with. pattern = sub_type, the vendor's pattern number (the
+// direction is the sign of delta; type stays in entry_type);
+// pattern_name = sub_name; old_point = previous_point
 // and new_point = old_point + delta; remark = desc, else change_text;
 // occurred_at = created_at in China time. entry_id = id when sent, else
 // hashID over the customer id, created_at, type, sub_type, points,
@@ -169,15 +170,11 @@ func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurr
 	}
 	typ, sub := lenient.Code(it.Type.V), lenient.Code(it.SubType.V)
 	pts := it.Points.V.Round(0)
-	pattern := "type:" + typ
 	switch typ {
 	case "1":
-		pts, pattern = pts.Abs(), "incr"
+		pts = pts.Abs()
 	case "2":
-		pts, pattern = pts.Abs().Neg(), "decr"
-	}
-	if sub != "" {
-		pattern += ":" + sub
+		pts = pts.Abs().Neg()
 	}
 	if !fitsPoints(pts) || (it.PreviousPoint.Valid && !fitsPoints(it.PreviousPoint.V.Round(0))) {
 		return warehouse.PointEntry{}, fmt.Errorf("points out of range: %s", lenient.Clip(string(raw)))
@@ -192,7 +189,7 @@ func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurr
 		EntryID:     id,
 		MemberID:    member,
 		Delta:       pts.IntPart(),
-		Pattern:     pattern,
+		Pattern:     sub,
 		PatternName: strings.TrimSpace(it.SubName.V),
 		OccurredAt:  instant(it.CreatedAt.V),
 		Remark:      lenient.First(it.Desc.V, it.ChangeText.V),
