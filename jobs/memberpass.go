@@ -57,12 +57,9 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 		if req.Mode == connectors.Incremental {
 			changedFor = p.stream
 		}
+		// a key snapshot paged by position: O(N) ClickHouse work per pass
 		var err error
-		if changedFor == "" {
-			snaps, err = wh.MemberSnaps(ctx, p.src.Name, cur.After, membersPerTask)
-		} else {
-			snaps, err = wh.ChangedMembers(ctx, p.src.Name, p.stream, cur.After, membersPerTask)
-		}
+		snaps, cur.Keys, err = wh.MemberPage(ctx, p.src.Name, changedFor, cur.Keys, membersPerTask)
 		if err != nil {
 			return b, err
 		}
@@ -76,7 +73,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 		for _, s := range snaps {
 			keys = append(keys, s.ID)
 		}
-		b.Done = len(snaps) < membersPerTask
+		b.Done = cur.Keys == ""
 		if len(snaps) > 0 {
 			cur.After = snaps[len(snaps)-1].ID
 		}

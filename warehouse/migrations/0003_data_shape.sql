@@ -33,12 +33,14 @@ CREATE TABLE IF NOT EXISTS {db}.key_snapshots (
 ) ENGINE = MergeTree
 PARTITION BY snap
 ORDER BY (snap, n)
-SETTINGS index_granularity = 256;
+SETTINGS index_granularity = 64;
 
 -- One row per key, the newest version, deleted rows left out (CONTRACT.md).
-CREATE VIEW IF NOT EXISTS {db}.members_latest AS SELECT * FROM {db}.members FINAL WHERE is_deleted = 0;
-CREATE VIEW IF NOT EXISTS {db}.member_coupons_latest AS SELECT * FROM {db}.member_coupons FINAL WHERE is_deleted = 0;
-CREATE VIEW IF NOT EXISTS {db}.member_identities_latest AS SELECT * FROM {db}.member_identities FINAL WHERE is_deleted = 0;
+-- is_deleted is tested outside FINAL: a condition moved to PREWHERE would
+-- drop a tombstone before the merge and revive the version it replaced.
+CREATE VIEW IF NOT EXISTS {db}.members_latest AS SELECT * FROM (SELECT * FROM {db}.members FINAL) WHERE is_deleted = 0;
+CREATE VIEW IF NOT EXISTS {db}.member_coupons_latest AS SELECT * FROM (SELECT * FROM {db}.member_coupons FINAL) WHERE is_deleted = 0;
+CREATE VIEW IF NOT EXISTS {db}.member_identities_latest AS SELECT * FROM (SELECT * FROM {db}.member_identities FINAL) WHERE is_deleted = 0;
 CREATE VIEW IF NOT EXISTS {db}.points_ledger_latest AS SELECT * FROM {db}.points_ledger FINAL;
 CREATE VIEW IF NOT EXISTS {db}.experience_ledger_latest AS SELECT * FROM {db}.experience_ledger FINAL;
 CREATE VIEW IF NOT EXISTS {db}.coupons_latest AS SELECT * FROM {db}.coupons FINAL;
