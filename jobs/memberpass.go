@@ -101,7 +101,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 	g.SetLimit(p.src.Concurrency)
 	for i, key := range keys {
 		g.Go(func() error {
-			mreq := connectors.MemberRequest{Mode: req.Mode, Member: key, Since: req.Since}
+			mreq := connectors.MemberRequest{Mode: req.Mode, Member: key, Since: req.Since, MaxPages: p.src.MaxMemberPages, Log: req.Logger()}
 			if known != nil {
 				k := known[key]
 				mreq.Known = func(id string) bool { return k[id] }

@@ -20,6 +20,7 @@ type experienceStream struct {
 	c        *Client
 	source   string
 	pageSize int
+	maxPages int // per member (max_member_pages)
 }
 
 var (
@@ -36,7 +37,7 @@ func (s *experienceStream) FetchMember(ctx context.Context, req connectors.Membe
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
-	p := newPager(s.c, s.source, memberPath(member, "/exp/changeLogs"), s.pageSize, url.Values{"sord": {"desc"}})
+	p := newPager(s.c, s.source, memberPath(member, "/exp/changeLogs"), s.pageSize, url.Values{"sord": {"desc"}}).bounded(s.maxPages, req)
 	return readLedger(ctx, p, req, "experience", func(raw []byte) (ledgerEntry, error) {
 		e, created, err := decodeExpRecord(s.source, member, raw)
 		return ledgerEntry{row: e, id: e.EntryID, created: created}, err

@@ -74,7 +74,7 @@ func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 			break
 		}
 	}
-	b.Pages, b.Requests = p.pages, p.requests
+	b.Pages, b.Requests, b.Capped = p.pages, p.requests, p.capped
 	return b, nil
 }
 

@@ -22,6 +22,7 @@ type memberCouponsStream struct {
 	c        *Client
 	source   string
 	pageSize int
+	maxPages int // per member (max_member_pages)
 }
 
 var _ connectors.MemberStream = (*memberCouponsStream)(nil)
@@ -33,7 +34,7 @@ func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.Me
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
-	p := newPager(s.c, s.source, memberPath(member, "/coupon"), s.pageSize, nil)
+	p := newPager(s.c, s.source, memberPath(member, "/coupon"), s.pageSize, nil).bounded(s.maxPages, req)
 	var b connectors.MemberBatch
 	for !p.done() {
 		rows, err := p.next(ctx)
@@ -52,7 +53,7 @@ func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.Me
 			b.Rows = append(b.Rows, mc)
 		}
 	}
-	b.Pages, b.Requests = p.pages, p.requests
+	b.Pages, b.Requests, b.Capped = p.pages, p.requests, p.capped
 	return b, nil
 }
 

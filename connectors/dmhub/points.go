@@ -23,6 +23,7 @@ type pointsStream struct {
 	c        *Client
 	source   string
 	pageSize int
+	maxPages int // per member (max_member_pages)
 }
 
 var (
@@ -39,7 +40,7 @@ func (s *pointsStream) FetchMember(ctx context.Context, req connectors.MemberReq
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
-	p := newPager(s.c, s.source, memberPath(member, "/point"), s.pageSize, url.Values{"sord": {"desc"}})
+	p := newPager(s.c, s.source, memberPath(member, "/point"), s.pageSize, url.Values{"sord": {"desc"}}).bounded(s.maxPages, req)
 	return readLedger(ctx, p, req, "points", func(raw []byte) (ledgerEntry, error) {
 		e, created, err := decodePointRecord(s.source, member, raw)
 		return ledgerEntry{row: e, id: e.EntryID, created: created}, err
