@@ -95,6 +95,9 @@ func (e *Engine) HandleSync(ctx context.Context, t *asynq.Task) error {
 // finish commits the new incremental cursor, then closes the run. If it
 // crashes in between, the task repeats the last group and commits again.
 func (e *Engine) finish(ctx context.Context, p SyncPayload, st runState, commit json.RawMessage) error {
+	if err := e.markDeleted(ctx, p.Source, p.Stream, p.Mode, st.StartedAt); err != nil {
+		return err
+	}
 	if commit != nil {
 		if err := e.WH.SaveCheckpoint(ctx, warehouse.Checkpoint{Source: p.Source, Stream: p.Stream,
 			Partition: warehouse.Committed, Cursor: string(commit), RunID: p.RunID, Mode: p.Mode}); err != nil {

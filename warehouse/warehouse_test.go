@@ -2,6 +2,7 @@ package warehouse_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -208,4 +209,51 @@ func join(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// TestMarkDeleted: the live rows of a source loaded before the bound get a
+// tombstone; rows reloaded since, rows of other sources and records the
+// run rejected (it saw them) do not; a repeat adds nothing; a reload
+// revives a row.
+func TestMarkDeleted(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	old := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	cut := old.Add(time.Hour)
+	m := func(src, id string, at time.Time) warehouse.Row {
+		return warehouse.Member{Common: warehouse.Common{Source: src, SyncedAt: at, Ver: uint64(at.UnixNano())}, MemberID: id, CustomAttrs: "{}"}
+	}
+	rej := warehouse.NewRejected("s", "members", "3", []byte(`{"id":3}`), errors.New("bad"))
+	rej.SyncedAt = cut.Add(time.Minute)
+	if err := wh.Load(ctx, []warehouse.Row{m("s", "1", old), m("s", "2", old), m("s", "2", cut.Add(time.Second)), m("s", "3", old),
+		m("other", "1", old), rej}); err != nil {
+		t.Fatal(err)
+	}
+	live := func() string {
+		var s string
+		if err := wh.Conn().QueryRow(ctx, "SELECT arrayStringConcat(groupArray(concat(source, '/', member_id)), ',') FROM (SELECT source, member_id FROM "+
+			wh.Q("members_latest")+" ORDER BY source, member_id)").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for i, want := range []uint64{1, 0} {
+		n, err := wh.MarkDeleted(ctx, warehouse.Members, "s", "members", cut)
+		if err != nil || n != want {
+			t.Fatalf("MarkDeleted #%d = %d, %v; want %d", i+1, n, err, want)
+		}
+	}
+	if got := live(); got != "other/1,s/2,s/3" {
+		t.Errorf("members_latest = %s, want other/1,s/2,s/3", got)
+	}
+	if err := wh.Load(ctx, []warehouse.Row{warehouse.Member{Common: warehouse.Common{Source: "s"}, MemberID: "1", CustomAttrs: "{}"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(); got != "other/1,s/1,s/2,s/3" {
+		t.Errorf("after a reload: members_latest = %s, want s/1 live again", got)
+	}
+	if _, err := wh.MarkDeleted(ctx, warehouse.Levels, "s", "levels", cut); err == nil {
+		t.Error("MarkDeleted on a table without is_deleted succeeded")
+	}
 }
