@@ -9,17 +9,19 @@ import (
 )
 
 // TestDeletionsAfterFullRun: a member and a coupon removed at the vendor
-// are marked deleted (is_deleted = 1, left out of the *_latest views) by
-// a full run, not by an incremental one; a member that reappears is live
+// (and the member's identities, whose key is no longer looked up) are
+// marked deleted (is_deleted = 1, left out of the *_latest views) by a
+// full run, not by an incremental one; a member that reappears is live
 // again after the next run that reads it.
 func TestDeletionsAfterFullRun(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOpts{members: 40, sourceYML: "    lookback: 1s"})
+	b := setup(t, setupOpts{members: 40, sourceYML: `    lookback: 1s
+    identity_keys: {from_source: acme-dmhub, field: mobile, type: mobile}`})
 	sim := b.sim.DMHub
 	syncOK := func(mode connectors.Mode) {
 		t.Helper()
 		time.Sleep(2100 * time.Millisecond) // synced_at has whole seconds; lookback 1s
-		for _, r := range b.sync(t, mode, "members", "member_coupons") {
+		for _, r := range b.sync(t, mode, "members", "member_coupons", "identities") {
 			if r.Status != warehouse.RunSucceeded {
 				t.Fatalf("%s %s: %s %s", mode, r.Stream, r.Status, r.Error)
 			}
@@ -70,6 +72,12 @@ func TestDeletionsAfterFullRun(t *testing.T) {
 	if n := b.count(t, "SELECT count() FROM "+b.q("member_coupons")+" FINAL WHERE member_id = ? AND is_deleted = 1", gone); n != uint64(goneCoupons) {
 		t.Errorf("%d of the deleted member's %d coupons marked deleted", n, goneCoupons)
 	}
+	if n := b.count(t, "SELECT count() FROM (SELECT is_deleted FROM "+b.q("member_identities")+" FINAL WHERE member_id = ?) WHERE is_deleted = 1", gone); n == 0 {
+		t.Errorf("no identity of the deleted member marked deleted")
+	}
+	if n := b.count(t, "SELECT count() FROM "+b.q("member_identities_latest")+" WHERE member_id = ?", gone); n != 0 {
+		t.Errorf("member_identities_latest still has %d identities of the deleted member", n)
+	}
 	live := uint64(len(sim.Members()))
 	if n := b.count(t, "SELECT count() FROM "+b.q("members_latest")); n != live {
 		t.Errorf("members_latest = %d, the vendor has %d", n, live)
@@ -88,5 +96,8 @@ func TestDeletionsAfterFullRun(t *testing.T) {
 	syncOK(connectors.Full)
 	if deleted("members", "member_id", gone) != 0 || b.count(t, "SELECT count() FROM "+b.q("members_latest")+" WHERE member_id = ?", gone) != 1 {
 		t.Errorf("member %s reappeared at the vendor but is not live again", gone)
+	}
+	if n := b.count(t, "SELECT count() FROM "+b.q("member_identities_latest")+" WHERE member_id = ?", gone); n == 0 {
+		t.Errorf("the reappeared member's identities are not live again")
 	}
 }
