@@ -187,7 +187,7 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		switch {
 		case cur.Order == "lastUpdated" && !sorted:
 			// The vendor ignored sidx/sord: scan everything by id instead.
-			cur = memberCursor{Order: "id", Page: 1, Max: cur.Max, Fallback: true}
+			cur = memberCursor{Order: "id", Page: 1, Max: cur.Max, Fallback: true, Started: cur.Started}
 			b.Fallback = true
 		case below:
 			// the page was checked whole for its order; the members
@@ -221,7 +221,7 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			commit.LastUpdated = since.LastUpdated
 		}
 		if m := cur.Max; m != nil && m.After(commit.LastUpdated) {
-			if m.After(*cur.Started) {
+			if cur.Started != nil && m.After(*cur.Started) {
 				// never past the run's start: see membersStream
 				m = cur.Started
 			}

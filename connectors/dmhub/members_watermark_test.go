@@ -21,8 +21,9 @@ import (
 // and sort, and may edit the members.
 type liveMembers struct {
 	mu      sync.Mutex
-	members []liveMember
-	onPage  func(l *liveMembers, page int, sidx string)
+	members    []liveMember
+	onPage     func(l *liveMembers, page int, sidx string)
+	ignoreSort bool // always serve id order
 }
 
 type liveMember struct {
@@ -48,7 +49,7 @@ func (l *liveMembers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.onPage(l, page, q.Get("sidx"))
 	}
 	ms := slices.Clone(l.members)
-	if q.Get("sidx") == "lastUpdated" {
+	if q.Get("sidx") == "lastUpdated" && !l.ignoreSort {
 		slices.SortStableFunc(ms, func(a, b liveMember) int { return b.updated.Compare(a.updated) })
 	} else {
 		slices.SortFunc(ms, func(a, b liveMember) int { return a.id - b.id })
@@ -199,5 +200,29 @@ func TestMembersFutureCursorIsDropped(t *testing.T) {
 	var cur MemberSince
 	if err := json.Unmarshal(commit, &cur); err != nil || !cur.LastUpdated.Equal(start.Add(-time.Hour)) {
 		t.Errorf("commit %s, want %s", commit, start.Add(-time.Hour))
+	}
+}
+
+// TestMembersFallbackKeepsTheStart: a run that falls back to the id scan
+// (the vendor ignored the sort) and ends within the same Fetch still caps
+// its cursor at the run's start.
+func TestMembersFallbackKeepsTheStart(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l := &liveMembers{ignoreSort: true}
+	for i := 1; i <= 30; i++ {
+		l.members = append(l.members, liveMember{id: i, updated: start.Add(time.Duration(i%7) * time.Minute)})
+	}
+	k := newTestConnector(t, newFakeVendor().handle("/loyalty/v1/membership", l.ServeHTTP), nil)
+	k.now = func() time.Time { return start.Add(time.Minute) }
+	s, _ := k.Stream("members")
+	since, _ := json.Marshal(MemberSince{LastUpdated: start.Add(-time.Hour)})
+	b, err := s.Fetch(context.Background(), connectors.Request{Mode: connectors.Incremental, Since: since, Pages: 10})
+	if err != nil || !b.Done || !b.Fallback {
+		t.Fatalf("done %v fallback %v err %v: want one Fetch falling back and finishing", b.Done, b.Fallback, err)
+	}
+	var cur MemberSince
+	if err := json.Unmarshal(b.Commit, &cur); err != nil || cur.LastUpdated.After(start.Add(time.Minute)) {
+		t.Errorf("commit %s, want at most the run's start %s", b.Commit, start.Add(time.Minute))
 	}
 }
