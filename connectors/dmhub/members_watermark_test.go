@@ -20,7 +20,7 @@ import (
 // runs: onPage is called before a page is served, with the page number
 // and sort, and may edit the members.
 type liveMembers struct {
-	mu      sync.Mutex
+	mu         sync.Mutex
 	members    []liveMember
 	onPage     func(l *liveMembers, page int, sidx string)
 	ignoreSort bool // always serve id order
