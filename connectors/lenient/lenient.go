@@ -264,14 +264,14 @@ func Clip(s string) string {
 }
 
 // Time is TimePtr for a field whose value must be a time when it is
-// sent: "" and "null" are nil, a value ParseTime cannot read is an error
+// sent: "", "null" and the zero date "0000-00-00…" are nil, a value ParseTime cannot read is an error
 // (the record is rejected, not stored with the field silently NULL), and
 // a time a ClickHouse DateTime cannot hold is nil (stored as NULL, as
 // docs/normalization.md §4 documents).
 func Time(s string, loc *time.Location) (*time.Time, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || s == "null" {
-		return nil, nil
+	if s == "" || s == "null" || strings.HasPrefix(s, "0000-00-00") {
+		return nil, nil // absent; the zero date is MySQL's "no value"
 	}
 	t, err := ParseTime(s, loc)
 	if err != nil {
