@@ -45,3 +45,14 @@ func recordKey(raw []byte, idKeys []string) string {
 	}
 	return ""
 }
+
+// Rejected counts the rejected_records rows among rows (Batch.Rejected).
+func Rejected(rows []warehouse.Row) int {
+	n := 0
+	for _, r := range rows {
+		if _, ok := r.(warehouse.RejectedRecord); ok {
+			n++
+		}
+	}
+	return n
+}

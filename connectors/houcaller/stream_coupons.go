@@ -33,7 +33,7 @@ func (s *couponsStream) Fetch(ctx context.Context, _ connectors.Request) (connec
 	if err != nil {
 		return connectors.Batch{}, decodeError(s.source, MethodListCpnForShop, err)
 	}
-	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: int64(len(rows)),
+	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: int64(len(rows)), Rejected: connectors.Rejected(rows),
 		Total: int64(len(rows))}, nil
 }
 

@@ -54,7 +54,7 @@ func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request)
 	if err != nil {
 		return connectors.Batch{}, decodeError(s.source, MethodListCpnItemByMember, err)
 	}
-	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1}, nil
+	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1, Rejected: connectors.Rejected(rows)}, nil
 }
 
 // couponItem is a member coupon of listCpnItemByMember [S002] or

@@ -113,6 +113,7 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 			return connectors.Batch{}, decodeError(s.source, MethodQueryScoRecord, err)
 		}
 		b.Rows = append(b.Rows, rows...)
+		b.Rejected += connectors.Rejected(rows)
 		b.Items += int64(len(rows))
 		// page.pages, when sent, bounds the month even if next stays true
 		if pg.next && (pg.pages <= 0 || int64(cur.Offset/limit+1) < pg.pages) {

@@ -48,6 +48,9 @@ func TestPoisonRecords(t *testing.T) {
 			if err != nil {
 				t.Fatalf("a poison record failed the run: %v", err)
 			}
+			if b.Rejected != len(tt.rejected) {
+				t.Errorf("Batch.Rejected = %d, want %d", b.Rejected, len(tt.rejected))
+			}
 			var good int
 			var rejected []warehouse.RejectedRecord
 			for _, r := range b.Rows {

@@ -69,9 +69,11 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		}
 		if cur.PageNum == 1 {
 			b.Rows = append(b.Rows, page.member)
+			b.Rejected += connectors.Rejected([]warehouse.Row{page.member})
 			b.Items++
 		}
 		b.Rows = append(b.Rows, page.coupons...)
+		b.Rejected += connectors.Rejected(page.coupons)
 		n := len(page.coupons)
 		if n == 0 || n < s.pageSize || n > s.pageSize || (page.total > 0 && int64(cur.PageNum)*int64(s.pageSize) >= page.total) {
 			b.Done = true

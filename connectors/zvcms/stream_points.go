@@ -81,6 +81,7 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 			return connectors.Batch{}, decodeError(s.source, op, err)
 		}
 		b.Rows = append(b.Rows, pg.rows...)
+		b.Rejected += connectors.Rejected(pg.rows)
 		b.Items += int64(len(pg.rows))
 		b.Total = max(b.Total, pg.total)
 		n := len(pg.rows)
