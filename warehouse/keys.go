@@ -58,23 +58,16 @@ func (k *KeyLister) list(ctx context.Context, spec *config.KeySource, since time
 	}
 	switch {
 	case spec.FromSource != "", spec.Query != "":
-		snap, n, ok := parseSnapCursor(cursor)
-		if !ok {
-			var err error
-			if snap, err = k.snapshot(ctx, spec, since); err != nil {
-				return nil, "", err
-			}
-			n = 0
-		}
 		var keys []string
-		next, _, err := k.w.snapPage(ctx, snap, n, limit, "k", func(scan func(...any) error) error {
-			var s string
-			if err := scan(&s); err != nil {
-				return err
-			}
-			keys = append(keys, s)
-			return nil
-		})
+		next, err := k.w.pageSnapshot(ctx, cursor, limit, func() (string, error) { return k.snapshot(ctx, spec, since) }, "k",
+			func(scan func(...any) error) error {
+				var s string
+				if err := scan(&s); err != nil {
+					return err
+				}
+				keys = append(keys, s)
+				return nil
+			})
 		if err != nil {
 			return nil, "", fmt.Errorf("member keys: %w", err)
 		}

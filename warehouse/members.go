@@ -40,23 +40,16 @@ func (w *Warehouse) MemberPage(ctx context.Context, source, changedFor, cursor s
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("members: limit %d", limit)
 	}
-	snap, n, ok := parseSnapCursor(cursor)
-	if !ok {
-		var err error
+	create := func() (string, error) {
 		if changedFor == "" {
-			snap, err = w.newSnapshot(ctx, "k, a, b", "SELECT member_id AS k, last_updated AS a, point AS b FROM ("+w.liveMembers()+
+			return w.newSnapshot(ctx, "k, a, b", "SELECT member_id AS k, last_updated AS a, point AS b FROM ("+w.liveMembers()+
 				") ORDER BY member_id", source, "")
-		} else {
-			snap, err = w.newSnapshot(ctx, "k, a, b", w.changedQuery("member_id AS k, last_updated AS a, point AS b", " ORDER BY member_id"),
-				source, "", source, changedFor)
 		}
-		if err != nil {
-			return nil, "", fmt.Errorf("members of %s: %w", source, err)
-		}
-		n = 0
+		return w.newSnapshot(ctx, "k, a, b", w.changedQuery("member_id AS k, last_updated AS a, point AS b", " ORDER BY member_id"),
+			source, "", source, changedFor)
 	}
 	var out []MemberSnap
-	next, _, err := w.snapPage(ctx, snap, n, limit, "k, a, b", func(scan func(...any) error) error {
+	next, err := w.pageSnapshot(ctx, cursor, limit, create, "k, a, b", func(scan func(...any) error) error {
 		var m MemberSnap
 		if err := scan(&m.ID, &m.LastUpdated, &m.Point); err != nil {
 			return err

@@ -125,3 +125,45 @@ func checkCost(t *testing.T, keys int, calls, queries, read uint64, n, limit int
 	}
 	t.Logf("%d keys: %d batches, %d queries, %d rows read (%.1f per key)", n, calls, queries, read, float64(read)/float64(n))
 }
+
+// TestSnapshotRetryNeverSkips: a task that read the last page of a pass
+// (which drops the snapshot) and is retried with the same cursor does not
+// find "no more keys": the snapshot is made again and the pass restarts
+// (keys repeated, never skipped). An older release's cursor restarts too.
+func TestSnapshotRetryNeverSkips(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	var rows []warehouse.Row
+	for i := 0; i < 7; i++ {
+		rows = append(rows, warehouse.Member{Common: warehouse.Common{Source: "dm"}, MemberID: fmt.Sprintf("m%d", i), CustomAttrs: "{}"})
+	}
+	if err := wh.Load(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	k := wh.Keys("")
+	spec := &config.KeySource{FromSource: "dm", Field: "member_id"}
+	first, cursor, err := k.ListKeys(ctx, spec, "", 5)
+	if err != nil || len(first) != 5 || cursor == "" {
+		t.Fatalf("first page %v next %q err %v", first, cursor, err)
+	}
+	for i := 0; i < 2; i++ { // the last page, then its retry
+		last, next, err := k.ListKeys(ctx, spec, cursor, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && (fmt.Sprint(last) != "[m5 m6]" || next != "") {
+			t.Fatalf("last page %v next %q, want [m5 m6] and the end", last, next)
+		}
+		if i == 1 && fmt.Sprint(last) != fmt.Sprint(first) {
+			t.Errorf("retried last page = %v next %q; want the pass restarted at %v", last, next, first)
+		}
+	}
+	if keys, _, err := k.ListKeys(ctx, spec, "m4", 5); err != nil || fmt.Sprint(keys) != fmt.Sprint(first) {
+		t.Errorf("an older release's cursor: %v, %v; want the pass restarted", keys, err)
+	}
+	var snaps uint64
+	if err := wh.Conn().QueryRow(ctx, "SELECT uniqExact(snap) FROM "+wh.Q("key_snapshots")).Scan(&snaps); err != nil || snaps > 2 {
+		t.Errorf("%d snapshots left (%v): want only the unfinished restarted passes", snaps, err)
+	}
+}

@@ -21,7 +21,7 @@ import (
 // finished are dropped after snapshotTTL.
 const snapshotTTL = 48 * time.Hour
 
-// snapPrefix starts a snapshot cursor: "s1:<snap>:<next n>".
+// snapPrefix starts a snapshot cursor: "s1:<snap>:<next n>:<total>".
 const snapPrefix = "s1:"
 
 // newSnapshot fills a snapshot from inner, a query selecting the columns
@@ -71,45 +71,84 @@ func (w *Warehouse) dropSnapshot(ctx context.Context, snap string) {
 	_ = w.conn.Exec(ctx, "ALTER TABLE "+w.Q("key_snapshots")+" DROP PARTITION ?", snap)
 }
 
-// parseSnapCursor splits a snapshot cursor; ok is false for any other
-// cursor (one written by an older release: the pass restarts, which
-// repeats keys but never skips one).
-func parseSnapCursor(c string) (snap string, n uint64, ok bool) {
+// parseSnapCursor splits a snapshot cursor "s1:<snap>:<n>:<total>"; ok
+// is false for any other cursor (one written by an older release: the
+// pass restarts, which repeats keys but never skips one).
+func parseSnapCursor(c string) (snap string, n, total uint64, ok bool) {
 	rest, found := strings.CutPrefix(c, snapPrefix)
 	if !found {
-		return "", 0, false
+		return "", 0, 0, false
 	}
-	snap, num, found := strings.Cut(rest, ":")
-	if !found || snap == "" {
-		return "", 0, false
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 || parts[0] == "" {
+		return "", 0, 0, false
 	}
-	n, err := strconv.ParseUint(num, 10, 64)
-	return snap, n, err == nil
+	n, err1 := strconv.ParseUint(parts[1], 10, 64)
+	total, err2 := strconv.ParseUint(parts[2], 10, 64)
+	return parts[0], n, total, err1 == nil && err2 == nil && n <= total
 }
 
-// snapPage reads up to limit rows of a snapshot from n on, with scan
-// reading the selected columns; next is "" after the last page (and the
-// snapshot is then dropped).
-func (w *Warehouse) snapPage(ctx context.Context, snap string, n uint64, limit int, cols string, scan func(scan func(...any) error) error) (string, int, error) {
+// pageSnapshot reads the page of a pass at cursor: up to limit rows of
+// its snapshot (cols, handed to scan), creating the snapshot with create
+// when the cursor is not a snapshot cursor. next is "" after the last page,
+// whose read also drops the snapshot. A snapshot that has vanished (a
+// retried last page after the drop, or one older than snapshotTTL) is
+// made again and the pass restarts from its first key: keys are repeated,
+// never skipped.
+func (w *Warehouse) pageSnapshot(ctx context.Context, cursor string, limit int, create func() (string, error), cols string,
+	scan func(scan func(...any) error) error) (string, error) {
+	snap, n, total, ok := parseSnapCursor(cursor)
+	for attempt := 0; ; attempt++ {
+		if !ok {
+			var err error
+			if snap, err = create(); err != nil {
+				return "", err
+			}
+			if err := w.conn.QueryRow(ctx, "SELECT count() FROM "+w.Q("key_snapshots")+" WHERE snap = ?", snap).Scan(&total); err != nil {
+				return "", fmt.Errorf("key snapshot: %w", err)
+			}
+			n = 0
+		}
+		want := min(uint64(limit), total-n)
+		got, err := w.snapRead(ctx, snap, n, want, cols, scan)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case got == 0 && want > 0 && attempt == 0:
+			ok = false // vanished: make it again
+			continue
+		case got != want:
+			return "", fmt.Errorf("key snapshot %s: %d rows at %d, want %d", snap, got, n, want)
+		}
+		if n+got >= total {
+			w.dropSnapshot(ctx, snap)
+			return "", nil
+		}
+		return snapPrefix + snap + ":" + strconv.FormatUint(n+got, 10) + ":" + strconv.FormatUint(total, 10), nil
+	}
+}
+
+// snapRead reads the rows numbered n..n+count-1 of a snapshot.
+func (w *Warehouse) snapRead(ctx context.Context, snap string, n, count uint64, cols string, scan func(scan func(...any) error) error) (uint64, error) {
+	if count == 0 {
+		return 0, nil
+	}
 	rows, err := w.conn.Query(ctx, "SELECT "+cols+" FROM "+w.Q("key_snapshots")+" WHERE snap = ? AND n >= ? AND n < ? ORDER BY n",
-		snap, n, n+uint64(limit))
+		snap, n, n+count)
 	if err != nil {
-		return "", 0, fmt.Errorf("key snapshot: %w", err)
+		return 0, fmt.Errorf("key snapshot: %w", err)
 	}
 	defer rows.Close()
-	got := 0
+	var got uint64
 	for rows.Next() {
 		if err := scan(rows.Scan); err != nil {
-			return "", 0, err
+			return 0, err
 		}
 		got++
 	}
 	if err := rows.Err(); err != nil {
-		return "", 0, err
+		return 0, fmt.Errorf("key snapshot: %w", err)
 	}
-	if got < limit {
-		w.dropSnapshot(ctx, snap)
-		return "", got, nil
-	}
-	return snapPrefix + snap + ":" + strconv.FormatUint(n+uint64(limit), 10), got, nil
+	return got, nil
 }
