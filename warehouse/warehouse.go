@@ -118,8 +118,8 @@ func Migrations() ([]Migration, error) {
 
 // Migrate creates the database and applies every migration not yet
 // recorded in schema_migrations. Every statement is idempotent (IF NOT
-// EXISTS; an ADD COLUMN that finds the column, exception 44, counts as
-// done), so an interrupted or concurrent migrate is safe to run again.
+// EXISTS; an ADD COLUMN that finds the column, exception 44 or 15,
+// counts as done), so an interrupted or concurrent migrate is safe to run again.
 // It returns the versions it applied.
 func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 	if err := w.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+w.db+"`"); err != nil {
@@ -181,16 +181,20 @@ func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
-// codeDuplicateColumn is ClickHouse's ILLEGAL_COLUMN / "column already
-// exists" exception code (44), which ALTER TABLE ... ADD COLUMN raises on
-// a second run: 18.16 has no ADD COLUMN IF NOT EXISTS.
-const codeDuplicateColumn = 44
+// ClickHouse's exception codes for ADD COLUMN of a column that exists:
+// 44 (ILLEGAL_COLUMN) on 18.16, 15 (DUPLICATE_COLUMN) on current releases.
+// 18.16 has no ADD COLUMN IF NOT EXISTS, so a repeated migration meets them.
+const (
+	codeIllegalColumn   = 44
+	codeDuplicateColumn = 15
+)
 
 // alreadyDone reports a migration statement error that means the
 // statement's effect is already there: ADD COLUMN of an existing column.
 func alreadyDone(err error) bool {
 	var ex *clickhouse.Exception
-	return errors.As(err, &ex) && ex.Code == codeDuplicateColumn && strings.Contains(ex.Message, "already exists")
+	return errors.As(err, &ex) && (ex.Code == codeIllegalColumn || ex.Code == codeDuplicateColumn) &&
+		strings.Contains(ex.Message, "already exists")
 }
 
 // ErrOutOfRange is returned for a time a ClickHouse DateTime cannot hold;

@@ -1,7 +1,7 @@
 -- h3-data: deletions, the pattern number, O(N) key listing, *_latest views.
 -- Upgrades a database of the previous release in place. ClickHouse 18.16
 -- has no ADD COLUMN IF NOT EXISTS: the migrate runner treats exception
--- code 44 ("column already exists") as done, so every statement here may
+-- code 44 (15 on current releases: "column already exists") as done, so every statement here may
 -- run again.
 
 -- 1 when a complete full scan of the list no longer saw the row (a newer
