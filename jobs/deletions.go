@@ -31,9 +31,10 @@ var deletionTables = map[config.Kind]map[string][]warehouse.Table{
 
 // markDeleted runs at the successful end of a full run, before the run is
 // recorded as succeeded (a crash repeats it; it is idempotent): every live
-// row of the stream's tables that the run did not load (synced_at before
-// the run's start minus the source's lookback, which covers clock skew
-// between workers) gets a tombstone (warehouse.MarkDeleted). Incremental
+// row of the stream's tables that the scan did not load (synced_at before
+// the scan's start, warehouse.ScanStart, minus the source's lookback,
+// which covers clock skew between workers) gets a tombstone
+// (warehouse.MarkDeleted). Incremental
 // runs prove nothing about rows they did not read.
 func (e *Engine) markDeleted(ctx context.Context, source, stream, mode string, started time.Time) error {
 	if connectors.Mode(mode) != connectors.Full || started.IsZero() {
@@ -43,7 +44,12 @@ func (e *Engine) markDeleted(ctx context.Context, source, stream, mode string, s
 	if err != nil {
 		return err
 	}
-	before := started.Add(-src.Lookback)
+	// a run resumed from a failed run's position continues its scan
+	scan, err := e.WH.ScanStart(ctx, source, stream, started)
+	if err != nil {
+		return err
+	}
+	before := scan.Add(-src.Lookback)
 	for _, t := range deletionTables[src.Kind][stream] {
 		n, err := e.WH.MarkDeleted(ctx, t, source, stream, before)
 		if err != nil {

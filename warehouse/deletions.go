@@ -21,6 +21,28 @@ var deletionKeys = map[string]string{
 	MemberIdentities.Name: "value",
 }
 
+// ScanStart is when the full scan that a full run of stream completes
+// began: the earliest start of the full runs of the stream since its last
+// successful full run (a run resumed from a failed one's position, or one
+// that superseded it, continues a scan those began), or started when that
+// is later or there is none. Marking deletions from it never takes a row
+// an earlier part of the scan loaded for unseen.
+func (w *Warehouse) ScanStart(ctx context.Context, source, stream string, started time.Time) (time.Time, error) {
+	// min over no rows is 1970-01-01 (18.16 has no -OrNull combinator)
+	var n uint64
+	var first time.Time
+	err := w.conn.QueryRow(ctx, "SELECT count(), min(started_at) FROM "+w.Q("sync_runs")+" FINAL WHERE source = ? AND stream = ? AND mode = 'full'"+
+		" AND started_at > (SELECT ifNull(max(finished_at), toDateTime(0)) FROM "+w.Q("sync_runs")+
+		" FINAL WHERE source = ? AND stream = ? AND mode = 'full' AND status = 'succeeded')", source, stream, source, stream).Scan(&n, &first)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("scan start of %s/%s: %w", source, stream, err)
+	}
+	if n > 0 && first.Before(started) {
+		return first, nil
+	}
+	return started, nil
+}
+
 // MarkDeleted records that a complete full scan of stream, which
 // (re)loaded every record of t it saw with synced_at at or after before,
 // no longer saw the other live rows of source: it inserts a tombstone of

@@ -257,3 +257,42 @@ func TestMarkDeleted(t *testing.T) {
 		t.Error("MarkDeleted on a table without is_deleted succeeded")
 	}
 }
+
+// TestScanStart: a full run that continues a failed full run's scan
+// dates the scan from the failed run's start; the runs before the last
+// successful full run do not count; incremental runs never do.
+func TestScanStart(t *testing.T) {
+	t.Parallel()
+	_, wh := warehousetest.ClickHouse(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	run := func(id, mode, status string, start, end int) {
+		r := warehouse.Run{Source: "s", RunID: id, Stream: "members", Mode: mode, StartedAt: at(start), Status: status}
+		if end > 0 {
+			e := at(end)
+			r.FinishedAt = &e
+		}
+		if err := wh.SaveRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := func(now int) time.Time {
+		s, err := wh.ScanStart(ctx, "s", "members", at(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := got(1); !s.Equal(at(1)) {
+		t.Errorf("no earlier run: %s, want the run's own start", s)
+	}
+	run("a", "full", warehouse.RunFailed, 1, 2)
+	run("b", "full", warehouse.RunSucceeded, 3, 4)
+	run("c", "full", warehouse.RunFailed, 5, 6)
+	run("i", "incremental", warehouse.RunFailed, 5, 6)
+	run("d", "full", warehouse.RunRunning, 7, 0)
+	if s := got(7); !s.Equal(at(5)) {
+		t.Errorf("resumed after a failed run: %s, want that run's start %s", s, at(5))
+	}
+}

@@ -95,11 +95,15 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 	} else if req.Mode == connectors.Incremental && since != nil {
 		cur.Order = "lastUpdated"
 	}
+	// the scan's start: fixed by its first Fetch and kept in the cursor,
+	// so a run resumed from a failed run's position keeps the start of
+	// the scan that read the earlier pages
 	switch {
+	case cur.Started != nil:
 	case !req.RunStarted.IsZero():
 		t := req.RunStarted.UTC()
 		cur.Started = &t
-	case cur.Started == nil:
+	default:
 		t := now
 		cur.Started = &t
 	}

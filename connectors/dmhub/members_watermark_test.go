@@ -226,3 +226,39 @@ func TestMembersFallbackKeepsTheStart(t *testing.T) {
 		t.Errorf("commit %s, want at most the run's start %s", b.Commit, start.Add(time.Minute))
 	}
 }
+
+// TestMembersResumedRunKeepsScanStart: a run resumed from a failed run's
+// cursor (a new run, started later) caps its cursor at the start of the
+// scan that read the first pages, not at its own start.
+func TestMembersResumedRunKeepsScanStart(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l := &liveMembers{}
+	for i := 1; i <= 50; i++ {
+		l.members = append(l.members, liveMember{id: i, updated: start.Add(-time.Hour)})
+	}
+	k := newTestConnector(t, newFakeVendor().handle("/loyalty/v1/membership", l.ServeHTTP), nil)
+	k.now = func() time.Time { return start.Add(3 * time.Hour) }
+	s, _ := k.Stream("members")
+	b, err := s.Fetch(context.Background(), connectors.Request{Mode: connectors.Full, Pages: 1, RunStarted: start})
+	if err != nil || b.Done {
+		t.Fatalf("first page: done %v, %v", b.Done, err)
+	}
+	// member 5 (page 1, read) changes; the run fails; a new run resumes
+	l.mu.Lock()
+	l.touch(5, start.Add(time.Hour))
+	l.touch(45, start.Add(90*time.Minute))
+	l.mu.Unlock()
+	cursor := b.Next
+	for i := 0; i < 10 && !b.Done; i++ {
+		if b, err = s.Fetch(context.Background(), connectors.Request{Mode: connectors.Full, Cursor: cursor, Pages: 1,
+			RunStarted: start.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		cursor = b.Next
+	}
+	var cur MemberSince
+	if err := json.Unmarshal(b.Commit, &cur); err != nil || cur.LastUpdated.After(start) {
+		t.Errorf("commit %s: want at most the scan's start %s (member 5 changed after it)", b.Commit, start)
+	}
+}
