@@ -122,6 +122,14 @@ type Source struct {
 	// touching the member); default 168h,
 	// 0s in the file is replaced by the default, a negative value disables it.
 	FullSweepEvery time.Duration `yaml:"full_sweep_every"`
+	// ClockTolerance is how far past now a vendor timestamp may be before
+	// it is treated as a clock error: clamped for the incremental cursor,
+	// logged and counted; default 10m.
+	ClockTolerance time.Duration `yaml:"clock_tolerance"`
+	// MaxMemberPages caps the pages one per-member read may take (a
+	// vendor that ignores paging would otherwise be read until memory
+	// runs out); the read stops there, logged; default 1000.
+	MaxMemberPages int `yaml:"max_member_pages"`
 
 	Credentials  Credentials `yaml:"credentials"`
 	MemberKeys   *KeySource  `yaml:"member_keys"`
@@ -146,6 +154,12 @@ type HoucallerOptions struct {
 	// which the vendor documents only as a string; default "2006-01".
 	MonthFormat string `yaml:"month_format"`
 }
+
+// Defaults of the data-safety bounds of a source.
+const (
+	DefaultClockTolerance = 10 * time.Minute
+	DefaultMaxMemberPages = 1000
+)
 
 // Houcaller option values and defaults.
 const (

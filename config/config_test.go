@@ -98,6 +98,7 @@ func TestGoodConfigs(t *testing.T) {
 			}
 			s := c.Sources[0]
 			if s.Timeout != 30*time.Second || s.Lookback != 10*time.Minute || s.FullSweepEvery != 168*time.Hour ||
+				s.ClockTolerance != 10*time.Minute || s.MaxMemberPages != 1000 ||
 				strings.Join(s.EnabledStreams(), ",") != "members,points,experience,coupons,member_coupons,levels" {
 				t.Errorf("source defaults = %+v", s)
 			}

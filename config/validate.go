@@ -83,6 +83,12 @@ func (c *Config) setDefaults() {
 		if s.FullSweepEvery == 0 {
 			s.FullSweepEvery = 7 * 24 * time.Hour
 		}
+		if s.ClockTolerance == 0 {
+			s.ClockTolerance = DefaultClockTolerance
+		}
+		if s.MaxMemberPages == 0 {
+			s.MaxMemberPages = DefaultMaxMemberPages
+		}
 		if s.Kind == Houcaller {
 			if s.Houcaller == nil {
 				s.Houcaller = &HoucallerOptions{}
@@ -309,6 +315,12 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 	}
 	if s.Lookback < 0 || s.Lookback > 30*24*time.Hour {
 		return c.fieldErr(p+".lookback", "%s is out of range [0, 720h]", s.Lookback)
+	}
+	if s.ClockTolerance < 0 || s.ClockTolerance > 7*24*time.Hour {
+		return c.fieldErr(p+".clock_tolerance", "%s is out of range (0, 168h]", s.ClockTolerance)
+	}
+	if s.MaxMemberPages < 1 || s.MaxMemberPages > 1_000_000 {
+		return c.fieldErr(p+".max_member_pages", "%d is out of range 1..1000000", s.MaxMemberPages)
 	}
 	if s.Concurrency < 1 || s.Concurrency > MaxWorkers {
 		return c.fieldErr(p+".concurrency", "%d is out of range 1..%d", s.Concurrency, MaxWorkers)

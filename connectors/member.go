@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -28,6 +29,22 @@ type MemberRequest struct {
 	Known func(entryID string) bool
 	// Since is the stream's committed (source-wide) incremental cursor.
 	Since []byte
+	// MaxPages caps the vendor pages this member's read may take (the
+	// source's max_member_pages; 0: config.DefaultMaxMemberPages). A read
+	// that hits it, or meets a page repeating the previous one (a vendor
+	// ignoring paging), stops there with what it read, logs it and sets
+	// MemberBatch.Capped, so memory stays bounded.
+	MaxPages int
+	// Log receives the read's warnings; nil discards them.
+	Log *slog.Logger
+}
+
+// Logger returns req.Log, or a logger that discards everything.
+func (req MemberRequest) Logger() *slog.Logger {
+	if req.Log != nil {
+		return req.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // MemberBatch is what FetchMember read. NotFound reports a member the
@@ -41,6 +58,9 @@ type MemberBatch struct {
 	// Commit, when set, is the incremental cursor this member's read
 	// supports; the pass commits it when every member is done.
 	Commit []byte
+	// Capped reports a read stopped by the page cap or a repeated page
+	// (see MemberRequest.MaxPages): the member's records may be incomplete.
+	Capped bool
 }
 
 // Ledger is implemented by member streams whose rows are entries of a

@@ -3,6 +3,8 @@ package connectors
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -34,6 +36,21 @@ type Request struct {
 	Since json.RawMessage
 	// Pages bounds how many vendor pages one Fetch may read.
 	Pages int
+	// RunStarted is when the run started (zero: the stream fixes the
+	// start at the run's first Fetch). A scan that cannot prove it saw
+	// every change made while it ran commits no cursor later than this.
+	RunStarted time.Time
+	// Log receives the stream's warnings (clamped timestamps, page caps);
+	// nil discards them.
+	Log *slog.Logger
+}
+
+// Logger returns req.Log, or a logger that discards everything.
+func (req Request) Logger() *slog.Logger {
+	if req.Log != nil {
+		return req.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // Batch is what one Fetch produced. Fetch must be safe to repeat with the
@@ -49,6 +66,8 @@ type Batch struct {
 	Items    int64           // items (e.g. members) consumed, for progress
 	Requests int             // vendor requests made
 	Fallback bool            // the stream fell back to a full scan (the vendor ignored its sort order)
+	Clamped  int             // vendor timestamps beyond now+tolerance, clamped for the cursor
+	Rejected int             // records stored in rejected_records instead of their table
 }
 
 // Stream reads one vendor collection. Implementations are safe for

@@ -77,11 +77,7 @@ func equalDMHub(t *testing.T, b *bundle) {
 	var points, exps, coupons, idents []string
 	for _, m := range sim.Members() {
 		for _, r := range sim.PointRecords(m.ID) {
-			dir := "incr"
-			if r.Type < 0 {
-				dir = "decr"
-			}
-			points = append(points, fmt.Sprintf("%s %s %d %s:%d %d>%d %s", r.ID, m.ID, r.Delta, dir, r.Pattern, r.OldPoint, r.NewPoint,
+			points = append(points, fmt.Sprintf("%s %s %d %d %d>%d %s", r.ID, m.ID, r.Delta, r.Pattern, r.OldPoint, r.NewPoint,
 				r.Date.UTC().Format(time.RFC3339)))
 		}
 		for _, r := range sim.ExpRecords(m.ID) {

@@ -63,7 +63,7 @@ func (h groupHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		since = json.RawMessage(c.Cursor)
 	}
 	b, err := stream.Fetch(ctx, connectors.Request{Mode: connectors.Mode(p.Mode), Cursor: r.st.Cursor, Since: since,
-		Pages: e.cfg.Worker.PagesPerTask})
+		Pages: e.cfg.Worker.PagesPerTask, RunStarted: r.st.StartedAt, Log: loggerFrom(ctx, e.log)})
 	var partial *partialError
 	if errors.As(err, &partial) {
 		// some members finished before one failed: keep them, and let the
@@ -163,6 +163,6 @@ func (e *Engine) finish(ctx context.Context, r *run, commit json.RawMessage) err
 // marked succeeded. Work that needs a complete read goes here (e.g. for a
 // full run, marking the rows it did not see as deleted); it must be
 // idempotent, as a crash after it repeats it.
-func (e *Engine) runSucceeded(_ context.Context, _ *run) error {
-	return nil
+func (e *Engine) runSucceeded(ctx context.Context, r *run) error {
+	return e.markDeleted(ctx, r.source, r.stream, r.mode, r.st.StartedAt)
 }

@@ -85,12 +85,12 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 		if req.Mode == connectors.Incremental {
 			changedFor = p.stream
 		}
-		var err error
-		if changedFor == "" {
-			snaps, err = wh.MemberSnaps(ctx, p.src.Name, cur.After, membersPerTask)
-		} else {
-			snaps, err = wh.ChangedMembers(ctx, p.src.Name, p.stream, cur.After, membersPerTask)
-		}
+		// a key snapshot paged by position (O(N) ClickHouse work per
+		// pass), in member id order: Keys is the page of the current
+		// group, After the last member of the pass already read, so a
+		// group re-read after a partial failure (or a snapshot made again)
+		// skips exactly the members done
+		page, next, err := wh.MemberPage(ctx, p.src.Name, changedFor, cur.Keys, membersPerTask)
 		if err != nil {
 			return b, err
 		}
@@ -101,10 +101,13 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 			}
 			b.Total = int64(n)
 		}
-		for _, s := range snaps {
-			keys = append(keys, s.ID)
+		for _, s := range page {
+			if cur.After == "" || s.ID > cur.After {
+				snaps = append(snaps, s)
+				keys = append(keys, s.ID)
+			}
 		}
-		lastGroup = len(snaps) < membersPerTask
+		nextKeys, lastGroup = next, next == ""
 	} else {
 		if p.src.MemberKeys == nil {
 			return b, fmt.Errorf("%s/%s: member_keys is not configured", p.src.Name, p.stream)
@@ -144,13 +147,17 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 			MemberID: s.ID, LastUpdated: s.LastUpdated, Point: s.Point})
 	}
 	b.Items = int64(n)
-	if readsSyncedMembers(p.src) {
+	switch {
+	case readsSyncedMembers(p.src):
 		if n > 0 {
 			cur.After = keys[n-1]
 		}
-	} else if n == len(keys) {
+		if n == len(keys) {
+			cur.Keys = nextKeys
+		}
+	case n == len(keys):
 		cur.Keys, cur.Skip = nextKeys, 0
-	} else {
+	default:
 		cur.Skip += n
 	}
 	b.Done = lastGroup && n == len(keys)
@@ -211,7 +218,7 @@ func (p *memberPass) readMembers(ctx context.Context, req connectors.Request, ke
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			mreq := connectors.MemberRequest{Mode: req.Mode, Member: key, Since: req.Since}
+			mreq := connectors.MemberRequest{Mode: req.Mode, Member: key, Since: req.Since, MaxPages: p.src.MaxMemberPages, Log: req.Logger()}
 			if known != nil {
 				k := known[key]
 				mreq.Known = func(id string) bool { return k[id] }

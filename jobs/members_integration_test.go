@@ -44,11 +44,9 @@ func (b *bundle) members(t *testing.T) map[string]memberRow {
 }
 
 // wantLevelID is what the warehouse holds for a simulated member's level:
-// the level object's id, or for the legacy bare-number format the number.
+// its id and name, also for the legacy bare-number format (a priority),
+// which is resolved against the level rules.
 func wantLevelID(m vendorsim.DMHubMember) (string, string) {
-	if m.LegacyLevel {
-		return "", ""
-	}
 	return m.LevelID, m.LevelName
 }
 

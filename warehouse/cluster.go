@@ -129,7 +129,7 @@ func parens(args string) string {
 // configured.
 func (w *Warehouse) execDDL(ctx context.Context, stmt string) error {
 	for _, q := range ClusterDDL(strings.ReplaceAll(stmt, "{db}", "`"+w.db+"`"), w.cluster, w.db) {
-		if err := w.conn.Exec(ctx, q); err != nil {
+		if err := w.conn.Exec(ctx, q); err != nil && !alreadyDone(err) {
 			return err
 		}
 	}

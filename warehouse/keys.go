@@ -34,8 +34,12 @@ var memberColumns = map[string]string{"member_id": "member_id", "mobile": "mobil
 	"member_code": "member_code", "customer_id": "customer_id"}
 
 // ListKeys implements connectors.KeyLister. Keys from a source or a query
-// come sorted and de-duplicated, with the last key as the cursor; keys
-// from a file come in file order, with the byte offset as the cursor.
+// come sorted and de-duplicated: the first call (cursor "") copies them
+// into a key snapshot in one query, and each call reads one range of it
+// (see newSnapshot: O(N) ClickHouse work per pass, not a DISTINCT over
+// the members table per batch); the cursor names the snapshot and the
+// position. Keys from a file come in file order, with the byte offset as
+// the cursor.
 func (k *KeyLister) ListKeys(ctx context.Context, spec *config.KeySource, cursor string, limit int) ([]string, string, error) {
 	return k.list(ctx, spec, time.Time{}, cursor, limit)
 }
@@ -49,60 +53,61 @@ func (k *KeyLister) ListChangedKeys(ctx context.Context, spec *config.KeySource,
 }
 
 func (k *KeyLister) list(ctx context.Context, spec *config.KeySource, since time.Time, cursor string, limit int) ([]string, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("member keys: limit %d", limit)
+	}
 	switch {
-	case spec.FromSource != "":
-		expr, ok := memberColumns[spec.Field]
-		args := []any{}
-		if !ok {
-			// custom attributes are compact JSON written by us, so
-			// visitParamExtract* (18.16's only JSON functions) are exact
-			expr = "if(visitParamExtractString(custom_attrs, ?) != '', visitParamExtractString(custom_attrs, ?), visitParamExtractRaw(custom_attrs, ?))"
-			args = append(args, spec.Field, spec.Field, spec.Field)
-		}
-		where := "source = ?"
-		args = append(args, spec.FromSource)
-		if !since.IsZero() {
-			where += " AND synced_at >= ?"
-			args = append(args, since.UTC().Truncate(time.Second))
-		}
-		q := "SELECT DISTINCT k FROM (SELECT " + expr + " AS k FROM " + k.w.Q("members") + " FINAL WHERE " + where + ")" +
-			" WHERE k NOT IN ('', 'null') AND k > ? ORDER BY k LIMIT ?"
-		return k.sorted(ctx, q, append(args, cursor, limit)...)
-	case spec.Query != "":
-		col, err := k.queryColumn(ctx, spec.Query)
+	case spec.FromSource != "", spec.Query != "":
+		var keys []string
+		next, err := k.w.pageSnapshot(ctx, cursor, limit, func() (string, error) { return k.snapshot(ctx, spec, since) }, "k",
+			func(scan func(...any) error) error {
+				var s string
+				if err := scan(&s); err != nil {
+					return err
+				}
+				keys = append(keys, s)
+				return nil
+			})
 		if err != nil {
-			return nil, "", err
+			return nil, "", fmt.Errorf("member keys: %w", err)
 		}
-		q := "SELECT DISTINCT toString(`" + strings.ReplaceAll(col, "`", "") + "`) AS k FROM (" + spec.Query + ") WHERE k != '' AND k > ? ORDER BY k LIMIT ?"
-		return k.sorted(ctx, q, cursor, limit)
+		return keys, next, nil
 	case spec.File != "":
 		return k.fromFile(spec.File, cursor, limit)
 	}
 	return nil, "", errors.New("key source: none of from_source, file, query is set")
 }
 
-func (k *KeyLister) sorted(ctx context.Context, q string, args ...any) ([]string, string, error) {
-	rows, err := k.w.conn.Query(ctx, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("member keys: %w", err)
-	}
-	defer rows.Close()
-	var keys []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, "", err
+// snapshot copies the distinct keys of a from_source or query key source
+// (sorted) into a key snapshot, in one query.
+func (k *KeyLister) snapshot(ctx context.Context, spec *config.KeySource, since time.Time) (string, error) {
+	if spec.Query != "" {
+		col, err := k.queryColumn(ctx, spec.Query)
+		if err != nil {
+			return "", err
 		}
-		keys = append(keys, s)
+		return k.w.newSnapshot(ctx, "k", "SELECT DISTINCT toString(`"+strings.ReplaceAll(col, "`", "")+"`) AS k FROM ("+spec.Query+
+			") WHERE k != '' ORDER BY k")
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
+	expr, ok := memberColumns[spec.Field]
+	args := []any{}
+	if !ok {
+		// custom attributes are compact JSON written by us, so
+		// visitParamExtract* (18.16's only JSON functions) are exact
+		expr = "if(visitParamExtractString(custom_attrs, ?) != '', visitParamExtractString(custom_attrs, ?), visitParamExtractRaw(custom_attrs, ?))"
+		args = append(args, spec.Field, spec.Field, spec.Field)
 	}
-	limit := args[len(args)-1].(int)
-	if len(keys) < limit {
-		return keys, "", nil
+	where := "source = ?"
+	args = append(args, spec.FromSource)
+	if !since.IsZero() {
+		where += " AND synced_at >= ?"
+		args = append(args, since.UTC().Truncate(time.Second))
 	}
-	return keys, keys[len(keys)-1], nil
+	// is_deleted is tested outside FINAL: a filter ClickHouse moves to
+	// PREWHERE would drop a tombstone before the merge and revive the
+	// version it replaced
+	return k.w.newSnapshot(ctx, "k", "SELECT DISTINCT k FROM (SELECT "+expr+" AS k, is_deleted FROM "+k.w.Q("members")+" FINAL WHERE "+where+
+		") WHERE is_deleted = 0 AND k NOT IN ('', 'null') ORDER BY k", args...)
 }
 
 // queryColumn returns the name of the single column a key query returns.

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,13 @@ var (
 // ver is the load time in nanoseconds, so the newest load of a record
 // wins after FINAL. A failed Send may still have inserted rows; loads are
 // idempotent, so the caller may simply repeat them.
+//
+// A row holding a value its column cannot store (a time outside
+// DateTime's 1970..2105, which clickhouse-go would wrap silently; a
+// decimal beyond Decimal(18, 2)) does not fail the batch: it is stored as
+// a rejected_records row instead (stream = the table name, record_key =
+// the row's first key column, raw = its raw column), and the other rows
+// load. The normalizers check what they can first, with the stream's name.
 func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
@@ -42,7 +50,12 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 			v[2] = ver
 		}
 		if err := checkValues(t, v); err != nil {
-			return err
+			if t.Name == RejectedRecords.Name {
+				return err
+			}
+			r := misfit(t, v, err)
+			t, v = RejectedRecords, r.Values()
+			v[1], v[2] = synced, ver
 		}
 		if _, ok := byTable[t.Name]; !ok {
 			order = append(order, t.Name)
@@ -85,6 +98,59 @@ func joinCols(cols []string) string {
 		s += "`" + c + "`"
 	}
 	return s
+}
+
+// misfit is the rejected_records row of a row whose values do not fit
+// their columns.
+func misfit(t Table, v []any, err error) RejectedRecord {
+	source, _ := v[0].(string)
+	key := ""
+	if len(v) > 3 {
+		key = fmt.Sprint(deref(v[3]))
+	}
+	raw := ""
+	for i, c := range t.Columns {
+		if c == "raw" {
+			raw, _ = v[i].(string)
+		}
+	}
+	if raw == "" {
+		// no raw column: keep the values, so the record is not lost
+		vals := make([]string, len(v))
+		for i, x := range v {
+			vals[i] = t.Columns[i] + "=" + fmt.Sprint(deref(x))
+		}
+		raw = strings.Join(vals, " ")
+	}
+	r := NewRejected(source, t.Name, key, []byte(raw), err)
+	return r
+}
+
+// deref returns the value a pointer points to (nil for a nil pointer).
+func deref(x any) any {
+	switch y := x.(type) {
+	case *time.Time:
+		if y == nil {
+			return nil
+		}
+		return *y
+	case *decimal.Decimal:
+		if y == nil {
+			return nil
+		}
+		return *y
+	case *int64:
+		if y == nil {
+			return nil
+		}
+		return *y
+	case *int32:
+		if y == nil {
+			return nil
+		}
+		return *y
+	}
+	return x
 }
 
 // checkValues rejects times a DateTime cannot hold and decimals a

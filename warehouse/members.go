@@ -13,24 +13,67 @@ type MemberSnap struct {
 	Point       int64
 }
 
+// liveMembers selects the members of source (bound first) with ids above
+// a bound (second), newest version, deleted ones left out. is_deleted is
+// tested outside FINAL: a condition ClickHouse moves to PREWHERE would
+// drop a tombstone before the merge and revive the version it replaced.
+func (w *Warehouse) liveMembers() string {
+	return "SELECT member_id, last_updated, point FROM (SELECT member_id, last_updated, point, is_deleted FROM " + w.Q("members") +
+		" FINAL WHERE source = ? AND member_id > ?) WHERE is_deleted = 0"
+}
+
 // MemberSnaps returns up to limit members of source with ids above after,
-// in id order (a full pass).
+// in id order (a full pass). Each call reads every member above after
+// (18.16 cannot read in key order): a pass should use MemberPage.
 func (w *Warehouse) MemberSnaps(ctx context.Context, source, after string, limit int) ([]MemberSnap, error) {
-	return w.snaps(ctx, "SELECT member_id, last_updated, point FROM "+w.Q("members")+
-		" FINAL WHERE source = ? AND member_id > ? ORDER BY member_id LIMIT ?", source, after, limit)
+	return w.snaps(ctx, w.liveMembers()+" ORDER BY member_id LIMIT ?", source, after, limit)
+}
+
+// MemberPage returns the next up to limit members of a pass over source
+// in id order: every live member, or (changedFor != "") those that stream
+// must re-read (see ChangedMembers). The first call (cursor "") copies
+// them into a key snapshot in one query; each call then reads one range of
+// it, so a pass costs O(N) ClickHouse work (see newSnapshot). next is ""
+// after the last page. A cursor of another form (an older release's)
+// starts the pass again.
+func (w *Warehouse) MemberPage(ctx context.Context, source, changedFor, cursor string, limit int) ([]MemberSnap, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("members: limit %d", limit)
+	}
+	create := func() (string, error) {
+		if changedFor == "" {
+			return w.newSnapshot(ctx, "k, a, b", "SELECT member_id AS k, last_updated AS a, point AS b FROM ("+w.liveMembers()+
+				") ORDER BY member_id", source, "")
+		}
+		return w.newSnapshot(ctx, "k, a, b", w.changedQuery("member_id AS k, last_updated AS a, point AS b", " ORDER BY member_id"),
+			source, "", source, changedFor)
+	}
+	var out []MemberSnap
+	next, err := w.pageSnapshot(ctx, cursor, limit, create, "k, a, b", func(scan func(...any) error) error {
+		var m MemberSnap
+		if err := scan(&m.ID, &m.LastUpdated, &m.Point); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("members of %s: %w", source, err)
+	}
+	return out, next, nil
 }
 
 // changedQuery selects the members whose (last_updated, point) differ from
 // what stream saw when it last read them, or that it never read.
 func (w *Warehouse) changedQuery(sel, tail string) string {
-	return "SELECT " + sel + " FROM (SELECT member_id, last_updated, point FROM " + w.Q("members") +
-		" FINAL WHERE source = ? AND member_id > ?) AS m ANY LEFT JOIN (SELECT member_id, last_updated AS s_updated, point AS s_point, 1 AS seen FROM " +
+	return "SELECT " + sel + " FROM (" + w.liveMembers() + ") AS m ANY LEFT JOIN (SELECT member_id, last_updated AS s_updated, point AS s_point, 1 AS seen FROM " +
 		w.Q("member_sync_state") + " FINAL WHERE source = ? AND stream = ?) AS s USING member_id" +
 		" WHERE seen = 0 OR ifNull(toString(last_updated), '') != ifNull(toString(s_updated), '') OR point != s_point" + tail
 }
 
 // ChangedMembers returns up to limit members (ids above after, id order)
-// that stream must re-read.
+// that stream must re-read. Each call reads every member above after: a
+// pass should use MemberPage.
 func (w *Warehouse) ChangedMembers(ctx context.Context, source, stream, after string, limit int) ([]MemberSnap, error) {
 	return w.snaps(ctx, w.changedQuery("member_id, last_updated, point", " ORDER BY member_id LIMIT ?"), source, after, source, stream, limit)
 }
@@ -41,7 +84,7 @@ func (w *Warehouse) CountMembers(ctx context.Context, source, changedFor string)
 	var n uint64
 	var err error
 	if changedFor == "" {
-		err = w.conn.QueryRow(ctx, "SELECT count() FROM "+w.Q("members")+" FINAL WHERE source = ?", source).Scan(&n)
+		err = w.conn.QueryRow(ctx, "SELECT count() FROM ("+w.liveMembers()+")", source, "").Scan(&n)
 	} else {
 		err = w.conn.QueryRow(ctx, w.changedQuery("count()", ""), source, "", source, changedFor).Scan(&n)
 	}

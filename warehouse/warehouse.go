@@ -138,7 +138,8 @@ func Migrations() ([]Migration, error) {
 
 // Migrate creates the database and applies every migration not yet
 // recorded in schema_migrations. Every statement is idempotent (IF NOT
-// EXISTS), so an interrupted or concurrent migrate is safe to run again.
+// EXISTS; an ADD COLUMN that finds the column, exception 44 or 15,
+// counts as done), so an interrupted or concurrent migrate is safe to run again.
 // It returns the versions it applied.
 func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 	if err := w.execDDL(ctx, "CREATE DATABASE IF NOT EXISTS `"+w.db+"`"); err != nil {
@@ -197,6 +198,22 @@ func (w *Warehouse) Migrate(ctx context.Context) ([]string, error) {
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// ClickHouse's exception codes for ADD COLUMN of a column that exists:
+// 44 (ILLEGAL_COLUMN) on 18.16, 15 (DUPLICATE_COLUMN) on current releases.
+// 18.16 has no ADD COLUMN IF NOT EXISTS, so a repeated migration meets them.
+const (
+	codeIllegalColumn   = 44
+	codeDuplicateColumn = 15
+)
+
+// alreadyDone reports a migration statement error that means the
+// statement's effect is already there: ADD COLUMN of an existing column.
+func alreadyDone(err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && (ex.Code == codeIllegalColumn || ex.Code == codeDuplicateColumn) &&
+		strings.Contains(ex.Message, "already exists")
 }
 
 // ErrOutOfRange is returned for a time a ClickHouse DateTime cannot hold;

@@ -44,7 +44,8 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 	}
 	switch name {
 	case "members":
-		return &membersStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, lookback: k.src.Lookback}, nil
+		return &membersStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, lookback: k.src.Lookback,
+			tolerance: k.src.ClockTolerance, now: k.clock()}, nil
 	case "levels":
 		return &levelsStream{c: k.c, source: k.src.Name}, nil
 	case "coupons":

@@ -64,10 +64,12 @@ func (s *couponsStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			}
 			p.params.Del("needTotal")
 		}
-		for i, raw := range rows {
+		for _, raw := range rows {
 			c, err := decodeCoupon(s.source, raw)
 			if err != nil {
-				return connectors.Batch{}, p.badRow(i, err)
+				b.Rows = append(b.Rows, connectors.Reject(s.source, "coupons", raw, err, "couponId"))
+				b.Rejected++
+				continue
 			}
 			b.Rows = append(b.Rows, c)
 		}

@@ -20,6 +20,7 @@ type experienceStream struct {
 	c        *Client
 	source   string
 	pageSize int
+	maxPages int // per member (max_member_pages)
 }
 
 var (
@@ -36,8 +37,8 @@ func (s *experienceStream) FetchMember(ctx context.Context, req connectors.Membe
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
-	p := newPager(s.c, s.source, memberPath(member, "/exp/changeLogs"), s.pageSize, url.Values{"sord": {"desc"}})
-	return readLedger(ctx, p, req, func(raw []byte) (ledgerEntry, error) {
+	p := newPager(s.c, s.source, memberPath(member, "/exp/changeLogs"), s.pageSize, url.Values{"sord": {"desc"}}).bounded(s.maxPages, req)
+	return readLedger(ctx, p, req, "experience", func(raw []byte) (ledgerEntry, error) {
 		e, created, err := decodeExpRecord(s.source, member, raw)
 		return ledgerEntry{row: e, id: e.EntryID, created: created}, err
 	})
@@ -80,7 +81,11 @@ func decodeExpRecord(source, member string, raw []byte) (warehouse.ExpEntry, *ti
 	case value.Valid:
 		delta = value.V
 	}
-	ob, cr := lenient.TimePtr(obtain.V, time.UTC), lenient.TimePtr(created.V, time.UTC)
+	var times lenient.Times
+	ob, cr := times.Parse("dateObtain", obtain.V, time.UTC), times.Parse("dateCreated", created.V, time.UTC)
+	if err := times.Err(); err != nil {
+		return warehouse.ExpEntry{}, nil, fmt.Errorf("expRecord %s: %w", lenient.Clip(entry), err)
+	}
 	e := warehouse.ExpEntry{
 		Common:     warehouse.Common{Source: source},
 		EntryID:    entry,

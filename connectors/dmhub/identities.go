@@ -142,11 +142,15 @@ func (s *identitiesStream) Fetch(ctx context.Context, req connectors.Request) (c
 			return connectors.Batch{}, err
 		}
 		b.Pages++
-		rows, err := decodeIdentities(s.source, resp)
+		rows, rejected, err := decodeIdentities(s.source, resp)
 		if err != nil {
 			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: op,
 				Message: "unexpected response", Err: err}
 		}
+		for _, r := range rejected {
+			b.Rows = append(b.Rows, r)
+		}
+		b.Rejected += len(rejected)
 		for _, r := range rows {
 			k := [3]string{r.MemberID, r.Type, r.Value}
 			if !seen[k] {
@@ -186,7 +190,7 @@ func (s *identitiesStream) changedSince(req connectors.Request) *time.Time {
 // identity object). A row whose membership is null holds no member and is
 // skipped; a membership without an id, or an identity without a type or
 // value, is an error.
-func decodeIdentities(source string, body []byte) ([]warehouse.Identity, error) {
+func decodeIdentities(source string, body []byte) ([]warehouse.Identity, []warehouse.RejectedRecord, error) {
 	var page struct {
 		Rows []struct {
 			Identities []json.RawMessage `json:"identities"`
@@ -194,35 +198,43 @@ func decodeIdentities(source string, body []byte) ([]warehouse.Identity, error) 
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, fmt.Errorf("not a {\"rows\":[…]} list: %w", err)
+		return nil, nil, fmt.Errorf("not a {\"rows\":[…]} list: %w", err)
 	}
 	var out []warehouse.Identity
+	var rejected []warehouse.RejectedRecord
+	reject := func(raw []byte, err error) {
+		rejected = append(rejected, connectors.Reject(source, "identities", raw, err, "id", "value"))
+	}
 	for i, r := range page.Rows {
 		if m := bytes.TrimSpace(r.Membership); len(m) == 0 || string(m) == "null" {
 			continue
 		}
 		var id lenient.String
 		if _, err := decodeObject("membership", r.Membership, field{"id", &id}); err != nil {
-			return nil, fmt.Errorf("row %d: %w", i, err)
+			reject(r.Membership, fmt.Errorf("row %d: %w", i, err))
+			continue
 		}
 		member := strings.TrimSpace(id.V)
 		if member == "" {
-			return nil, fmt.Errorf("row %d: membership without an id", i)
+			reject(r.Membership, fmt.Errorf("row %d: membership without an id", i))
+			continue
 		}
 		for j, raw := range r.Identities {
 			var typ, value, name lenient.String
 			compact, err := decodeObject("identity", raw, field{"type", &typ}, field{"value", &value}, field{"name", &name})
 			if err != nil {
-				return nil, fmt.Errorf("row %d identity %d: %w", i, j, err)
+				reject(raw, fmt.Errorf("row %d identity %d: %w", i, j, err))
+				continue
 			}
 			if strings.TrimSpace(typ.V) == "" || value.V == "" {
-				return nil, fmt.Errorf("row %d identity %d: no type or value: %s", i, j, lenient.Clip(compact))
+				reject(raw, fmt.Errorf("row %d identity %d: no type or value: %s", i, j, lenient.Clip(compact)))
+				continue
 			}
 			out = append(out, warehouse.Identity{Common: warehouse.Common{Source: source}, MemberID: member,
 				Type: strings.TrimSpace(typ.V), Value: value.V, Name: name.V, Raw: compact})
 		}
 	}
-	return out, nil
+	return out, rejected, nil
 }
 
 // WithKeys gives the connector the engine's key lister

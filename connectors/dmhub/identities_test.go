@@ -188,20 +188,23 @@ func TestDecodeIdentities(t *testing.T) {
 		name string
 		in   string
 		want []identityView
-		err  string
+		// rejected counts the records stored in rejected_records
+		rejected int
+		err      string
 	}{
 		{name: "membership null is no member", in: `{"rows":[{"identities":[{"type":"wechat","value":"1"}],"membership":null}]}`},
 		{name: "no rows", in: `{"rows":[]}`},
 		{name: `"null" name`, in: `{"rows":[{"identities":[{"type":"wechat","value":"1","name":"null"}],"membership":{"id":"5"}}]}`,
 			want: []identityView{{"5", "wechat", "1", ""}}},
-		{name: "membership without an id", in: `{"rows":[{"identities":[],"membership":{"name":"x"}}]}`, err: "membership without an id"},
-		{name: "identity without a value", in: `{"rows":[{"identities":[{"type":"wechat"}],"membership":{"id":1}}]}`, err: "no type or value"},
+		{name: "membership without an id", in: `{"rows":[{"identities":[],"membership":{"name":"x"}}]}`, rejected: 1},
+		{name: "identity without a value", in: `{"rows":[{"identities":[{"type":"wechat"},{"type":"wechat","value":"2"}],"membership":{"id":1}}]}`,
+			want: []identityView{{"1", "wechat", "2", ""}}, rejected: 1},
 		{name: "not a list", in: `{"rows":{}}`, err: "not a {\"rows\":[…]} list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := decodeIdentities("acme", []byte(tt.in))
+			got, rejected, err := decodeIdentities("acme", []byte(tt.in))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error = %v, want %q", err, tt.err)
@@ -210,6 +213,9 @@ func TestDecodeIdentities(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(rejected) != tt.rejected {
+				t.Errorf("rejected %d records (%+v), want %d", len(rejected), rejected, tt.rejected)
 			}
 			rows := make([]warehouse.Row, len(got))
 			for i, r := range got {

@@ -36,10 +36,14 @@ type ledgerEntry struct {
 // caller may backdate (§1.5 #5 takes a `date`): a backdated new entry sorts
 // among old ones by date, but never by dateCreated.
 //
+// An entry that does not decode is emitted as a rejected_records row in
+// its place (connectors.Reject) and breaks the verified order, so the
+// reader then reads every page.
+//
 // A member the vendor does not know (IsNotFound, on any page) gives
 // NotFound and no rows.
 func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
-	decode func(raw []byte) (ledgerEntry, error)) (connectors.MemberBatch, error) {
+	stream string, decode func(raw []byte) (ledgerEntry, error)) (connectors.MemberBatch, error) {
 	var b connectors.MemberBatch
 	var order newestFirst
 	var known *time.Time // the newest known entry read
@@ -51,10 +55,14 @@ func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 			}
 			return connectors.MemberBatch{}, err
 		}
-		for i, raw := range rows {
+		for _, raw := range rows {
 			e, err := decode(raw)
 			if err != nil {
-				return connectors.MemberBatch{}, p.badRow(i, err)
+				// a poison entry goes to rejected_records; without its
+				// order key the early stop is off for this member
+				b.Rows = append(b.Rows, connectors.Reject(p.source, stream, raw, err, "id"))
+				order.add(nil)
+				continue
 			}
 			b.Rows = append(b.Rows, e.row)
 			order.add(e.created)
@@ -66,7 +74,7 @@ func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 			break
 		}
 	}
-	b.Pages, b.Requests = p.pages, p.requests
+	b.Pages, b.Requests, b.Capped = p.pages, p.requests, p.capped
 	return b, nil
 }
 

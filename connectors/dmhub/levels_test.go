@@ -79,15 +79,29 @@ func TestDecodeLevel(t *testing.T) {
 	}
 }
 
-// TestLevelsStreamBadAnswer: a malformed rule fails the run permanently.
+// TestLevelsStreamBadAnswer: a malformed rule goes to rejected_records
+// and the good ones load; an answer that is not a list fails the run
+// permanently.
 func TestLevelsStreamBadAnswer(t *testing.T) {
 	t.Parallel()
 	f := newFakeVendor().handle("/loyalty/v1/settings/level/rules", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, `{"rows":[{"name":"no id"}]}`)
+		writeJSON(w, `{"rows":[{"name":"no id"},{"id":7,"name":"金","priority":2}]}`)
 	})
 	st, _ := newTestConnector(t, f, nil).Stream("levels")
-	_, err := st.Fetch(context.Background(), connectors.Request{Pages: 1})
-	if connectors.ClassOf(err) != connectors.Permanent || !strings.Contains(err.Error(), "row 0") {
-		t.Fatalf("error %v, want a permanent error naming row 0", err)
+	b, err := st.Fetch(context.Background(), connectors.Request{Pages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rows) != 2 || b.Rejected != 1 {
+		t.Fatalf("rows %+v (rejected %d), want the level and one rejected record", b.Rows, b.Rejected)
+	}
+	if r, ok := b.Rows[0].(warehouse.RejectedRecord); !ok || r.Stream != "levels" || !strings.Contains(r.Error, "without an id") {
+		t.Errorf("row 0 = %+v, want the rejected rule", b.Rows[0])
+	}
+	f.handle("/loyalty/v1/settings/level/rules", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, `{"rows":{"id":1}}`)
+	})
+	if _, err := st.Fetch(context.Background(), connectors.Request{Pages: 1}); connectors.ClassOf(err) != connectors.Permanent {
+		t.Fatalf("error %v, want a permanent error for a page that is not a list", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+	"github.com/shopspring/decimal"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -27,14 +28,16 @@ var standardKeys = map[string]bool{
 }
 
 // level is `level` in either documented shape: an object
-// {priority, name, id} (current) or a bare number (S001, 2017). The bare
-// number is read as the priority: S000 documents priority as the small
-// 0-based grade ("0为最低"), while level ids are large (422), and S001's
-// example value is 0.
+// {priority, name, id} (current) or a bare number (S001, 2017). Decoded
+// alone, the bare number is read as the priority: S000 documents priority
+// as the small 0-based grade ("0为最低"), while level ids are large (422),
+// and S001's example value is 0. The members stream then resolves it
+// against the tenant's level rules (resolveLevel).
 type level struct {
 	ID       string
 	Name     string
 	Priority lenient.Int
+	Bare     bool // sent as a bare number
 }
 
 func (l *level) UnmarshalJSON(b []byte) error {
@@ -55,11 +58,18 @@ func (l *level) UnmarshalJSON(b []byte) error {
 	if err := l.Priority.UnmarshalJSON(b); err != nil {
 		return fmt.Errorf("level: %w", err)
 	}
+	l.Bare = l.Priority.Valid
 	return nil
 }
 
 // decodeMember turns one raw membership object into a members row.
 func decodeMember(source string, raw []byte) (warehouse.Member, error) {
+	m, _, err := decodeMemberLevel(source, raw)
+	return m, err
+}
+
+// decodeMemberLevel is decodeMember, also returning the level as sent.
+func decodeMemberLevel(source string, raw []byte) (warehouse.Member, level, error) {
 	var (
 		id                                lenient.String
 		name, mobile, email, gender, bday lenient.String
@@ -89,21 +99,22 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 	})
 	if err != nil {
 		if errors.Is(err, errNotObject) {
-			return warehouse.Member{}, fmt.Errorf("membership is not a JSON object: %w", err)
+			return warehouse.Member{}, level{}, fmt.Errorf("membership is not a JSON object: %w", err)
 		}
-		return warehouse.Member{}, fmt.Errorf("membership %s: %w", clipID(id.V), err)
+		return warehouse.Member{}, level{}, fmt.Errorf("membership %s: %w", clipID(id.V), err)
 	}
 	if id.V == "" {
-		return warehouse.Member{}, fmt.Errorf("membership without an id: %s", lenient.Clip(string(raw)))
+		return warehouse.Member{}, level{}, fmt.Errorf("membership without an id: %s", lenient.Clip(string(raw)))
 	}
 	customJSON, err := customAttrs(custom)
 	if err != nil {
-		return warehouse.Member{}, err
+		return warehouse.Member{}, level{}, err
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
-		return warehouse.Member{}, err
+		return warehouse.Member{}, level{}, err
 	}
+	var times lenient.Times
 	m := warehouse.Member{
 		Common:        warehouse.Common{Source: source},
 		MemberID:      id.V,
@@ -116,20 +127,29 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 		LevelName:     lvl.Name,
 		LevelPriority: int32Ptr(lvl.Priority),
 		Point:         point.V,
-		DateJoin:      lenient.TimePtr(join.V, time.UTC),
-		LastUpdated:   lenient.TimePtr(updated.V, time.UTC),
-		DateCreated:   lenient.TimePtr(created.V, time.UTC),
+		DateJoin:      times.Parse("dateJoin", join.V, time.UTC),
+		LastUpdated:   times.Parse("lastUpdated", updated.V, time.UTC),
+		DateCreated:   times.Parse("dateCreated", created.V, time.UTC),
 		CustomAttrs:   customJSON,
 		MemberCode:    code.V,
 		CustomerID:    customer.V,
 		Raw:           compact.String(),
 	}
+	if err := times.Err(); err != nil {
+		return warehouse.Member{}, level{}, fmt.Errorf("membership %s: %w", clipID(id.V), err)
+	}
 	if balance.Valid {
 		b := balance.V.Round(2)
+		if b.Abs().GreaterThanOrEqual(maxBalance) {
+			return warehouse.Member{}, level{}, fmt.Errorf("membership %s: field balance: %s does not fit Decimal(18, 2)", clipID(id.V), lenient.Clip(b.String()))
+		}
 		m.Balance = &b
 	}
-	return m, nil
+	return m, lvl, nil
 }
+
+// maxBalance bounds what the balance column, Decimal(18, 2), holds.
+var maxBalance = decimal.New(1, 16)
 
 type attr struct {
 	key string

@@ -22,6 +22,7 @@ type memberCouponsStream struct {
 	c        *Client
 	source   string
 	pageSize int
+	maxPages int // per member (max_member_pages)
 }
 
 var _ connectors.MemberStream = (*memberCouponsStream)(nil)
@@ -33,7 +34,7 @@ func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.Me
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
-	p := newPager(s.c, s.source, memberPath(member, "/coupon"), s.pageSize, nil)
+	p := newPager(s.c, s.source, memberPath(member, "/coupon"), s.pageSize, nil).bounded(s.maxPages, req)
 	var b connectors.MemberBatch
 	for !p.done() {
 		rows, err := p.next(ctx)
@@ -43,15 +44,16 @@ func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.Me
 			}
 			return connectors.MemberBatch{}, err
 		}
-		for i, raw := range rows {
+		for _, raw := range rows {
 			mc, err := decodeMemberCoupon(s.source, member, raw)
 			if err != nil {
-				return connectors.MemberBatch{}, p.badRow(i, err)
+				b.Rows = append(b.Rows, connectors.Reject(s.source, "member_coupons", raw, err, "couponCode"))
+				continue
 			}
 			b.Rows = append(b.Rows, mc)
 		}
 	}
-	b.Pages, b.Requests = p.pages, p.requests
+	b.Pages, b.Requests, b.Capped = p.pages, p.requests, p.capped
 	return b, nil
 }
 
@@ -104,6 +106,7 @@ func decodeMemberCoupon(source, member string, raw []byte) (warehouse.MemberCoup
 	if !ok {
 		st = warehouse.CouponUnknown
 	}
+	var times lenient.Times
 	m := warehouse.MemberCoupon{
 		Common:       warehouse.Common{Source: source},
 		CouponCode:   cc,
@@ -112,30 +115,36 @@ func decodeMemberCoupon(source, member string, raw []byte) (warehouse.MemberCoup
 		CouponName:   name.V,
 		Status:       st,
 		VendorStatus: vs,
-		DrawnAt:      lenient.TimePtr(strings.TrimSpace(draw.V), time.UTC),
-		RedeemedAt:   lenient.TimePtr(strings.TrimSpace(redeem.V), time.UTC),
+		DrawnAt:      times.Parse("dateDraw", draw.V, time.UTC),
+		RedeemedAt:   times.Parse("dateRedeem", redeem.V, time.UTC),
 		UUID:         trimUUID(uuid.V),
 		Raw:          compact,
 	}
-	m.StartDate, m.StartsAt = localDay(start.V, 0)
-	m.EndDate, m.EndsAt = localDay(end.V, 24*time.Hour-time.Second)
+	m.StartDate, m.StartsAt = localDay(&times, "startDate", start.V, 0)
+	m.EndDate, m.EndsAt = localDay(&times, "endDate", end.V, 24*time.Hour-time.Second)
+	if err := times.Err(); err != nil {
+		return warehouse.MemberCoupon{}, fmt.Errorf("membershipCoupon %s: %w", lenient.Clip(cc), err)
+	}
 	return m, nil
 }
 
 // localDay reads a date-only value as a tenant-local (Asia/Shanghai) day:
 // its "YYYY-MM-DD" text and the instant at offset into that day, in UTC.
 // A value with a clock is an instant (zoneless = UTC) with no date text;
-// an unreadable one gives neither.
-func localDay(s string, offset time.Duration) (string, *time.Time) {
+// an unreadable one is recorded in times (the record is rejected).
+func localDay(times *lenient.Times, field, s string, offset time.Duration) (string, *time.Time) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", nil
 	}
 	if strings.ContainsAny(s, "T :") {
-		return "", lenient.TimePtr(s, time.UTC)
+		return "", times.Parse(field, s, time.UTC)
 	}
 	d := lenient.Date(s)
 	if d == "" {
+		if s != "null" {
+			times.Parse(field, s, time.UTC) // records why s is not a date
+		}
 		return "", nil
 	}
 	day, err := time.ParseInLocation("2006-01-02", d, lenient.Shanghai)

@@ -15,11 +15,11 @@ var _ connectors.MemberConnector = (*Connector)(nil)
 func (k *Connector) MemberStream(name string) (connectors.MemberStream, bool) {
 	switch name {
 	case "points":
-		return &pointsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, true
+		return &pointsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
 	case "experience":
-		return &experienceStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, true
+		return &experienceStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
 	case "member_coupons":
-		return &memberCouponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, true
+		return &memberCouponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
 	}
 	return nil, false
 }

@@ -3,11 +3,13 @@ package dmhub
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
 	"github.com/goccy/go-json"
 
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 )
@@ -22,12 +24,26 @@ import (
 // lookback. DM Hub does not document sorting for this list, so the stream
 // verifies the order it gets: when a page is not sorted by lastUpdated
 // descending, it falls back to the full id-ordered scan for this run.
-// The committed cursor is the newest lastUpdated seen by a completed run.
+//
+// The committed cursor is the newest lastUpdated a completed run saw, but
+// never later than the run's start: a member updated while the scan ran
+// has a lastUpdated after the start, so the next run's bound (cursor minus
+// lookback) includes it even when the scan had already passed its page
+// (an id-ordered scan cannot see such a change, and a lastUpdated-ordered
+// one moves it to a page already read). A lastUpdated beyond now plus the
+// source's clock_tolerance is a vendor clock error: it is loaded as sent
+// but ignored for the cursor, logged and counted (Batch.Clamped), so one
+// member dated 2099 cannot freeze incremental sync. A committed cursor
+// beyond that limit (written by an older release) is dropped and the run
+// scans everything by id. The cap assumes the vendor's clock lags ours by
+// less than the lookback.
 type membersStream struct {
-	c        *Client
-	source   string
-	pageSize int
-	lookback time.Duration
+	c         *Client
+	source    string
+	pageSize  int
+	lookback  time.Duration
+	tolerance time.Duration
+	now       func() time.Time
 }
 
 type memberCursor struct {
@@ -37,6 +53,7 @@ type memberCursor struct {
 	Max      *time.Time `json:"max,omitempty"`  // newest lastUpdated seen in this run
 	Prev     *time.Time `json:"prev,omitempty"` // last lastUpdated of the previous page (sort check)
 	Fallback bool       `json:"fallback,omitempty"`
+	Started  *time.Time `json:"started,omitempty"` // the run's start: the cursor's upper bound
 }
 
 // MemberSince is the members stream's committed cursor.
@@ -51,11 +68,23 @@ type memberPage struct {
 
 // Fetch implements connectors.Stream.
 func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
+	log := req.Logger()
+	now := s.clock()
+	limit := now.Add(s.tol())
+	var b connectors.Batch
 	var since *MemberSince
 	if len(req.Since) > 0 {
 		since = new(MemberSince)
 		if err := json.Unmarshal(req.Since, since); err != nil {
 			return connectors.Batch{}, fmt.Errorf("members: committed cursor %s: %w", req.Since, err)
+		}
+		if since.LastUpdated.After(limit) {
+			if len(req.Cursor) == 0 { // once per run
+				b.Clamped++
+				log.Warn("members: the committed cursor is in the future (a vendor clock error); ignoring it and scanning every member",
+					"source", s.source, "cursor", since.LastUpdated, "now", now)
+			}
+			since = nil
 		}
 	}
 	cur := memberCursor{Order: "id", Page: 1}
@@ -66,11 +95,24 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 	} else if req.Mode == connectors.Incremental && since != nil {
 		cur.Order = "lastUpdated"
 	}
+	// the scan's start: fixed by its first Fetch and kept in the cursor,
+	// so a run resumed from a failed run's position keeps the start of
+	// the scan that read the earlier pages
+	switch {
+	case cur.Started != nil:
+	case !req.RunStarted.IsZero():
+		t := req.RunStarted.UTC()
+		cur.Started = &t
+	default:
+		t := now
+		cur.Started = &t
+	}
 	var bound time.Time
 	if since != nil {
 		bound = since.LastUpdated.Add(-s.lookback)
 	}
-	var b connectors.Batch
+	var rules *levelRules
+	rulesRead := false
 	for n := 0; n < max(req.Pages, 1) && !b.Done; n++ {
 		rows := s.pageSize
 		if cur.Rows > 0 {
@@ -104,15 +146,34 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		pageStart := len(b.Rows)
 		var old []bool // per row of this page: updated before the bound
 		for i, raw := range page.Rows {
-			m, err := decodeMember(s.source, raw)
+			m, lvl, err := decodeMemberLevel(s.source, raw)
+			if err == nil && lvl.Bare {
+				if !rulesRead {
+					if rules, err = s.levelRules(ctx, log); err != nil {
+						return connectors.Batch{}, err
+					}
+					rulesRead = true
+				}
+				rules.resolveLevel(&m, lvl.Priority.V)
+			}
 			if err != nil {
-				return connectors.Batch{}, s.badPage(cur.Page, fmt.Errorf("row %d: %w", i, err))
+				// a poison record: stored in rejected_records, the run
+				// goes on (it has no lastUpdated for the order check)
+				b.Rows = append(b.Rows, connectors.Reject(s.source, "members", raw, err, "id"))
+				b.Rejected++
+				b.Items++
+				old = append(old, false)
+				continue
 			}
 			b.Rows = append(b.Rows, m)
 			b.Items++
 			old = append(old, false)
 			if lu := m.LastUpdated; lu != nil {
-				if cur.Max == nil || lu.After(*cur.Max) {
+				if lu.After(limit) {
+					b.Clamped++
+					log.Warn("members: lastUpdated is beyond now plus the clock tolerance; loaded, but not used for the cursor",
+						"source", s.source, "member", m.MemberID, "last_updated", *lu, "now", now)
+				} else if cur.Max == nil || lu.After(*cur.Max) {
 					t := *lu
 					cur.Max = &t
 				}
@@ -130,7 +191,7 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		switch {
 		case cur.Order == "lastUpdated" && !sorted:
 			// The vendor ignored sidx/sord: scan everything by id instead.
-			cur = memberCursor{Order: "id", Page: 1, Max: cur.Max, Fallback: true}
+			cur = memberCursor{Order: "id", Page: 1, Max: cur.Max, Fallback: true, Started: cur.Started}
 			b.Fallback = true
 		case below:
 			// the page was checked whole for its order; the members
@@ -163,14 +224,51 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		if since != nil {
 			commit.LastUpdated = since.LastUpdated
 		}
-		if cur.Max != nil && cur.Max.After(commit.LastUpdated) {
-			commit.LastUpdated = *cur.Max
+		if m := cur.Max; m != nil && m.After(commit.LastUpdated) {
+			if cur.Started != nil && m.After(*cur.Started) {
+				// never past the run's start: see membersStream
+				m = cur.Started
+			}
+			if m.After(commit.LastUpdated) {
+				commit.LastUpdated = *m
+			}
 		}
 		if !commit.LastUpdated.IsZero() {
 			b.Commit, _ = json.Marshal(commit)
 		}
 	}
 	return b, nil
+}
+
+// levelRules reads the level rules, which a bare-number level needs (at
+// most once per Fetch). A permanent error (the tenant cannot read its
+// rules) is logged and the bare numbers are read as priorities; any other
+// error fails the Fetch, to be retried.
+func (s *membersStream) levelRules(ctx context.Context, log *slog.Logger) (*levelRules, error) {
+	r, err := fetchLevelRules(ctx, s.c, s.source)
+	if err != nil {
+		if connectors.ClassOf(err) != connectors.Permanent {
+			return nil, err
+		}
+		log.Warn("members: the level rules cannot be read; bare-number levels are stored as priorities",
+			"source", s.source, "err", err)
+		return nil, nil
+	}
+	return r, nil
+}
+
+func (s *membersStream) clock() time.Time {
+	if s.now != nil {
+		return s.now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *membersStream) tol() time.Duration {
+	if s.tolerance > 0 {
+		return s.tolerance
+	}
+	return config.DefaultClockTolerance
 }
 
 func (s *membersStream) badPage(page int, err error) error {

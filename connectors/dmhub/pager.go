@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"net/url"
 
 	"github.com/goccy/go-json"
 
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 )
@@ -58,6 +60,33 @@ type pager struct {
 
 	pages, requests int
 	records         lenient.Int // `records` of the last page, when sent (progress only)
+
+	// A per-member read (perMember) is bounded: it stops, logged, after
+	// maxPages pages, or at a page repeating the previous one (a vendor
+	// ignoring `page`), keeping what it read; capped reports it. A list
+	// read fails permanently on a repeated page instead.
+	perMember bool
+	maxPages  int
+	log       *slog.Logger
+	member    string
+	capped    bool
+}
+
+// bounded makes p a per-member read capped at maxPages pages
+// (config.DefaultMaxMemberPages when 0), logging to req's logger.
+func (p *pager) bounded(maxPages int, req connectors.MemberRequest) *pager {
+	if maxPages <= 0 {
+		maxPages = config.DefaultMaxMemberPages
+	}
+	p.perMember, p.maxPages, p.log, p.member = true, maxPages, req.Logger(), req.Member
+	return p
+}
+
+// stop ends a per-member read early (see pager.perMember).
+func (p *pager) stop(why string) {
+	p.log.Warn("a per-member read stops early: "+why, "source", p.source, "path", p.path, "member", p.member,
+		"pages", p.pages, "max_member_pages", p.maxPages)
+	p.capped, p.pos.Done = true, true
 }
 
 func newPager(c *Client, source, path string, size int, params url.Values) *pager {
@@ -84,6 +113,10 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 	}
 	if p.pos.Page < 1 {
 		p.pos.Page = 1
+	}
+	if p.perMember && p.pages >= p.maxPages {
+		p.stop("it hit the page cap (max_member_pages)")
+		return nil, nil
 	}
 	p.read = p.pos.Page
 	rows := p.size
@@ -116,6 +149,10 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 	default:
 		sum := fingerprint(page.Rows)
 		if p.pos.Page > 1 && sum == p.pos.Last {
+			if p.perMember {
+				p.stop("the vendor ignores `page` (a page repeats the previous one)")
+				return nil, nil
+			}
 			return nil, p.badPage(fmt.Errorf("page %d repeats page %d: the vendor ignores `page`", p.pos.Page, p.pos.Page-1))
 		}
 		p.pos.Last = sum
@@ -128,11 +165,6 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 func (p *pager) badPage(err error) error {
 	return &connectors.Error{Class: connectors.Permanent, Source: p.source,
 		Op: fmt.Sprintf("GET %s page %d", p.path, p.read), Message: "unexpected response", Err: err}
-}
-
-// badRow reports a row of the page last read that could not be decoded.
-func (p *pager) badRow(i int, err error) error {
-	return p.badPage(fmt.Errorf("row %d: %w", i, err))
 }
 
 // fingerprint hashes a page's rows (never 0, so the zero PagePos.Last

@@ -23,6 +23,7 @@ type pointsStream struct {
 	c        *Client
 	source   string
 	pageSize int
+	maxPages int // per member (max_member_pages)
 }
 
 var (
@@ -39,8 +40,8 @@ func (s *pointsStream) FetchMember(ctx context.Context, req connectors.MemberReq
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
-	p := newPager(s.c, s.source, memberPath(member, "/point"), s.pageSize, url.Values{"sord": {"desc"}})
-	return readLedger(ctx, p, req, func(raw []byte) (ledgerEntry, error) {
+	p := newPager(s.c, s.source, memberPath(member, "/point"), s.pageSize, url.Values{"sord": {"desc"}}).bounded(s.maxPages, req)
+	return readLedger(ctx, p, req, "points", func(raw []byte) (ledgerEntry, error) {
 		e, created, err := decodePointRecord(s.source, member, raw)
 		return ledgerEntry{row: e, id: e.EntryID, created: created}, err
 	})
@@ -66,8 +67,10 @@ var patternNames = map[string]map[string]string{
 //     `point` means a decrease, anything else an increase.
 //   - delta = |point| with the direction's sign (`point` is the magnitude);
 //     without `point`, |newPoint-oldPoint|; without either, 0.
-//   - pattern = "incr:N" / "decr:N" by direction, pattern_name its §1.9
-//     label ("" for codes the table lacks); both "" without a pattern.
+//   - pattern = the vendor's pattern number N as sent (CONTRACT.md: the
+//     direction is the sign of delta), pattern_name its §1.9 label for
+//     that direction ("" for codes the table lacks); both "" without a
+//     pattern.
 //   - occurred_at = date, else dateCreated (UTC; zoneless means UTC, §1.8).
 //   - entry_type = `type` as sent, as text.
 func decodePointRecord(source, member string, raw []byte) (warehouse.PointEntry, *time.Time, error) {
@@ -110,10 +113,14 @@ func decodePointRecord(source, member string, raw []byte) (warehouse.PointEntry,
 		if n, err := lenient.ParseInt(code); err == nil {
 			code = strconv.FormatInt(n, 10)
 		}
-		e.Pattern = dir + ":" + code
+		e.Pattern = code
 		e.PatternName = patternNames[dir][code]
 	}
-	at, cr := lenient.TimePtr(date.V, time.UTC), lenient.TimePtr(created.V, time.UTC)
+	var times lenient.Times
+	at, cr := times.Parse("date", date.V, time.UTC), times.Parse("dateCreated", created.V, time.UTC)
+	if err := times.Err(); err != nil {
+		return warehouse.PointEntry{}, nil, fmt.Errorf("pointRecord %s: %w", lenient.Clip(entry), err)
+	}
 	e.OccurredAt = orPtr(at, cr)
 	return e, orPtr(cr, at), nil
 }

@@ -133,8 +133,7 @@ func TestStreamsAgainstSimulator(t *testing.T) {
 					fmtInt(e.NewPoint), fmtTime(e.OccurredAt)))
 			}
 			for _, r := range truth.PointRecords(m.ID) {
-				dir := map[int]string{1: "incr", -1: "decr"}[r.Type]
-				want = append(want, fmt.Sprintf("%s %d %s:%d %d>%d @%s", r.ID, r.Delta, dir, r.Pattern, r.OldPoint, r.NewPoint,
+				want = append(want, fmt.Sprintf("%s %d %d %d>%d @%s", r.ID, r.Delta, r.Pattern, r.OldPoint, r.NewPoint,
 					fmtTime(&r.Date)))
 			}
 			sameSet(t, got, want)
@@ -196,7 +195,7 @@ func TestStreamsAgainstSimulator(t *testing.T) {
 		var seen bool
 		for _, r := range inc.Rows {
 			if e := r.(warehouse.PointEntry); e.EntryID == added.ID {
-				seen = e.Delta == -4 && e.Pattern == "decr:1" && e.PatternName == "积分兑换"
+				seen = e.Delta == -4 && e.Pattern == "1" && e.PatternName == "积分兑换"
 			}
 		}
 		if !seen {

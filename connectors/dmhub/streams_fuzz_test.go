@@ -57,9 +57,12 @@ func FuzzDecodePointRecord(f *testing.F) {
 		}
 		validRaw(t, b, e.Raw)
 		inRange(t, e.OccurredAt, created)
+		// pattern is the vendor's number; its label follows the sign of delta
 		switch {
-		case strings.HasPrefix(e.Pattern, "incr:") && e.Delta < 0, strings.HasPrefix(e.Pattern, "decr:") && e.Delta > 0:
-			t.Fatalf("delta %d against pattern %s", e.Delta, e.Pattern)
+		case strings.Contains(e.Pattern, ":"),
+			e.Delta < 0 && e.PatternName != "" && e.PatternName != patternNames["decr"][e.Pattern],
+			e.Delta > 0 && e.PatternName != "" && e.PatternName != patternNames["incr"][e.Pattern]:
+			t.Fatalf("delta %d against pattern %q (%s)", e.Delta, e.Pattern, e.PatternName)
 		}
 	})
 }

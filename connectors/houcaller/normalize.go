@@ -97,4 +97,15 @@ func firstTime(vals ...string) *time.Time {
 	return nil
 }
 
+// checkTimes takes (field name, value) pairs and reports the first value
+// that is sent but is not a time (lenient.Time): such a record is
+// rejected rather than stored with the field silently NULL.
+func checkTimes(pairs ...string) error {
+	var times lenient.Times
+	for i := 0; i+1 < len(pairs); i += 2 {
+		times.Parse(pairs[i], pairs[i+1], lenient.Shanghai)
+	}
+	return times.Err()
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

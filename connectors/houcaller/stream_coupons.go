@@ -33,7 +33,7 @@ func (s *couponsStream) Fetch(ctx context.Context, _ connectors.Request) (connec
 	if err != nil {
 		return connectors.Batch{}, decodeError(s.source, MethodListCpnForShop, err)
 	}
-	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: int64(len(rows)),
+	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: int64(len(rows)), Rejected: connectors.Rejected(rows),
 		Total: int64(len(rows))}, nil
 }
 
@@ -58,17 +58,27 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 	}
 	rows := make([]warehouse.Row, 0, len(list))
 	for i, raw := range list {
+		reject := func(err error) {
+			rows = append(rows, connectors.Reject(source, "coupons", raw, fmt.Errorf("list[%d]: %w", i, err), "id", "cpnId", "cpnid"))
+		}
 		var d couponDef
 		if err := json.Unmarshal(raw, &d); err != nil {
-			return nil, fmt.Errorf("list[%d]: %w", i, err)
+			reject(err)
+			continue
 		}
 		id := lenient.First(d.ID.V, d.CpnID.V, d.CpnIDLow.V)
 		if id == "" {
-			return nil, fmt.Errorf("list[%d]: coupon definition without an id: %s", i, lenient.Clip(string(raw)))
+			reject(fmt.Errorf("coupon definition without an id: %s", lenient.Clip(string(raw))))
+			continue
 		}
 		rawText, err := lenient.Compact(raw)
 		if err != nil {
-			return nil, fmt.Errorf("list[%d]: %w", i, err)
+			reject(err)
+			continue
+		}
+		if err := checkTimes("begTime", d.BegTime.V, "endTime", d.EndTime.V); err != nil {
+			reject(fmt.Errorf("coupon definition %s: %w", lenient.Clip(id), err))
+			continue
 		}
 		rows = append(rows, warehouse.Coupon{
 			Common:     warehouse.Common{Source: source},

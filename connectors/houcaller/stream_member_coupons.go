@@ -54,7 +54,7 @@ func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request)
 	if err != nil {
 		return connectors.Batch{}, decodeError(s.source, MethodListCpnItemByMember, err)
 	}
-	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1}, nil
+	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1, Rejected: connectors.Rejected(rows)}, nil
 }
 
 // couponItem is a member coupon of listCpnItemByMember [S002] or
@@ -115,7 +115,9 @@ func decodeMemberCoupons(source, member string, data json.RawMessage) ([]warehou
 	for i, raw := range list {
 		row, err := decodeMemberCoupon(source, member, raw)
 		if err != nil {
-			return nil, fmt.Errorf("list[%d]: %w", i, err)
+			// a poison record: rejected_records, and the run goes on
+			rows = append(rows, connectors.Reject(source, "member_coupons", raw, fmt.Errorf("list[%d]: %w", i, err), "cpnCode", "id"))
+			continue
 		}
 		rows = append(rows, row)
 	}
@@ -134,6 +136,10 @@ func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.M
 	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.MemberCoupon{}, err
+	}
+	if err := checkTimes("begDate", it.BegDate.V, "endDate", it.EndDate.V, "useTime", it.UseTime.V,
+		"sellTime", it.SellTime.V, "ctime", it.CTime.V); err != nil {
+		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)
 	}
 	startDate, startsAt := dateStart(it.BegDate.V)
 	endDate, endsAt := dateEnd(it.EndDate.V)

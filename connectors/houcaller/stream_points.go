@@ -113,6 +113,7 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 			return connectors.Batch{}, decodeError(s.source, MethodQueryScoRecord, err)
 		}
 		b.Rows = append(b.Rows, rows...)
+		b.Rejected += connectors.Rejected(rows)
 		b.Items += int64(len(rows))
 		// page.pages, when sent, bounds the month even if next stays true
 		if pg.next && (pg.pages <= 0 || int64(cur.Offset/limit+1) < pg.pages) {
@@ -227,7 +228,9 @@ func decodePoints(source, member, key string, data json.RawMessage, limit int) (
 	for i, raw := range sd.Records {
 		row, err := decodePoint(source, member, key, raw, seen)
 		if err != nil {
-			return nil, pageInfo{}, fmt.Errorf("records[%d]: %w", i, err)
+			// a poison record: rejected_records, and the run goes on
+			rows = append(rows, connectors.Reject(source, "points", raw, fmt.Errorf("records[%d]: %w", i, err), "id"))
+			continue
 		}
 		rows = append(rows, row)
 	}
@@ -253,6 +256,9 @@ func decodePoint(source, member, key string, raw json.RawMessage, seen lenient.O
 	}
 	rawText, err := lenient.Compact(raw)
 	if err != nil {
+		return warehouse.PointEntry{}, err
+	}
+	if err := checkTimes("ctime", r.CTime.V, "bizDate", r.BizDate.V); err != nil {
 		return warehouse.PointEntry{}, err
 	}
 	delta := r.IncScore.V.Abs().Sub(r.ExpScore.V.Abs()).Round(0)

@@ -3,6 +3,7 @@ package houcaller
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -339,14 +340,82 @@ func TestCouponsStream(t *testing.T) {
 	}
 }
 
-func TestDecodeErrorsArePermanent(t *testing.T) {
+// TestPoisonRecords: a record that does not decode goes to
+// rejected_records in its place, the rest of the page loads and the run
+// goes on; only data that is not a list at all fails, permanently.
+func TestPoisonRecords(t *testing.T) {
 	t.Parallel()
-	srv, _ := newFakeVendor(t, testKey, func(string, string) (int, string) {
-		return 200, `{"code":0,"msg":"操作成功","data":{"list":[{"cpnName":"no code"}]}}`
-	})
-	st, _ := newTestConnector(t, srv.URL).Stream(StreamMemberCoupons)
-	_, err := st.Fetch(context.Background(), connectors.Request{Partition: "K1", Pages: 1})
-	if connectors.ClassOf(err) != connectors.Permanent || !strings.Contains(err.Error(), "without cpnCode or id") {
-		t.Fatalf("err = %v", err)
+	tests := []struct {
+		name, stream, data string
+		good               int
+		rejected           []string // error substrings, in order
+		err                string
+	}{
+		{name: "member coupons", stream: StreamMemberCoupons,
+			data: `{"list":[{"cpnName":"no code"},{"cpnCode":"C1","status":"1"},{"cpnCode":"C2","useTime":"not a time"},{"cpnCode":"C3","begDate":{"x":1}}]}`,
+			good: 1, rejected: []string{"without cpnCode or id", "field useTime", "want a string or number"}},
+		{name: "coupons", stream: StreamCoupons,
+			data: `{"list":[{"cpnName":"no id"},{"id":"H1","cpnName":"ok"},{"id":"H2","endTime":"2020-99-99"}]}`,
+			good: 1, rejected: []string{"without an id", "field endTime"}},
+		{name: "points", stream: StreamPoints,
+			data: `{"records":[{"id":"p1","incScore":5},{"id":"p2","incScore":"N/A"},{"id":"p3","ctime":"yesterday"}],"page":{"next":false}}`,
+			good: 1, rejected: []string{`"N/A" is not a number`, "field ctime"}},
+		{name: "not a list", stream: StreamMemberCoupons, data: `"oops"`, err: "unexpected data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := newFakeVendor(t, testKey, func(string, string) (int, string) {
+				return 200, `{"code":0,"msg":"操作成功","data":` + tt.data + `}`
+			})
+			st, _ := newTestConnector(t, srv.URL).Stream(tt.stream)
+			var rows []warehouse.Row
+			req := connectors.Request{Mode: connectors.Full, Partition: "K1", Pages: 100}
+			for i := 0; i < 100; i++ {
+				b, err := st.Fetch(context.Background(), req)
+				if tt.err != "" {
+					if connectors.ClassOf(err) != connectors.Permanent || !strings.Contains(err.Error(), tt.err) {
+						t.Fatalf("err = %v, want a permanent error with %q", err, tt.err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("a poison record failed the run: %v", err)
+				}
+				rows = append(rows, b.Rows...)
+				if b.Done || tt.stream != StreamPoints {
+					break
+				}
+				req.Cursor = b.Next
+			}
+			// points read one page per month, the same page each time:
+			// count distinct records
+			var good int
+			var rejected []warehouse.RejectedRecord
+			seen := map[string]bool{}
+			for _, r := range rows {
+				k := fmt.Sprint(r.Values()[3])
+				if rr, ok := r.(warehouse.RejectedRecord); ok {
+					k = "rejected " + rr.RecordKey
+				}
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+				if rr, ok := r.(warehouse.RejectedRecord); ok {
+					rejected = append(rejected, rr)
+				} else {
+					good++
+				}
+			}
+			if good != tt.good || len(rejected) != len(tt.rejected) {
+				t.Fatalf("%d good and %d rejected rows, want %d and %d: %+v", good, len(rejected), tt.good, len(tt.rejected), rejected)
+			}
+			for i, r := range rejected {
+				if r.Stream != tt.stream || r.Source != testSource || !strings.Contains(r.Error, tt.rejected[i]) || r.RecordKey == "" {
+					t.Errorf("rejected[%d] = %+v, want stream %s and an error with %q", i, r, tt.stream, tt.rejected[i])
+				}
+			}
+		})
 	}
 }

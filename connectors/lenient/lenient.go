@@ -262,3 +262,40 @@ func Clip(s string) string {
 	}
 	return s
 }
+
+// Time is TimePtr for a field whose value must be a time when it is
+// sent: "", "null" and the zero date "0000-00-00…" are nil, a value ParseTime cannot read is an error
+// (the record is rejected, not stored with the field silently NULL), and
+// a time a ClickHouse DateTime cannot hold is nil (stored as NULL, as
+// docs/normalization.md §4 documents).
+func Time(s string, loc *time.Location) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "null" || strings.HasPrefix(s, "0000-00-00") {
+		return nil, nil // absent; the zero date is MySQL's "no value"
+	}
+	t, err := ParseTime(s, loc)
+	if err != nil {
+		return nil, err
+	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return nil, nil
+	}
+	return &t, nil
+}
+
+// Times parses the time fields of one record with Time and keeps the
+// first error, so a decoder reads its fields in one go and rejects the
+// record once: t := times.Parse("dateJoin", v, loc) … if err := times.Err().
+type Times struct{ err error }
+
+// Parse returns Time(s, loc), recording its error under field.
+func (c *Times) Parse(field, s string, loc *time.Location) *time.Time {
+	t, err := Time(s, loc)
+	if err != nil && c.err == nil {
+		c.err = fmt.Errorf("field %s: %w", field, err)
+	}
+	return t
+}
+
+// Err is the first error Parse met, nil if none.
+func (c *Times) Err() error { return c.err }

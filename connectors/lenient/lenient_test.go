@@ -156,3 +156,29 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func TestTime(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string // want "" = nil
+		err      bool
+	}{
+		{in: "", want: ""},
+		{in: "null", want: ""},
+		{in: "0000-00-00 00:00:00", want: ""},
+		{in: "2019-10-15 17:10:2", want: "2019-10-15T09:10:02Z"},
+		{in: "1960-01-01 00:00:00", want: ""}, // before 1970: stored as NULL (docs/normalization.md §4)
+		{in: "yesterday", err: true},
+		{in: "2024-13-45 99:00", err: true},
+	}
+	for _, tt := range tests {
+		got, err := Time(tt.in, Shanghai)
+		s := ""
+		if got != nil {
+			s = got.Format(time.RFC3339)
+		}
+		if (err != nil) != tt.err || s != tt.want {
+			t.Errorf("Time(%q) = %s, %v; want %q (error %v)", tt.in, s, err, tt.want, tt.err)
+		}
+	}
+}

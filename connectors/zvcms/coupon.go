@@ -7,6 +7,7 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -53,17 +54,19 @@ func couponRecords(data json.RawMessage) ([]json.RawMessage, error) {
 }
 
 // decodeCoupons maps coupon records to member_coupons rows; member is the
-// customer id used when a record names none.
-func decodeCoupons(source, member string, list []json.RawMessage) ([]warehouse.Row, error) {
+// customer id used when a record names none. A record that does not
+// decode is a rejected_records row of stream in its place.
+func decodeCoupons(source, stream, member string, list []json.RawMessage) []warehouse.Row {
 	rows := make([]warehouse.Row, 0, len(list))
 	for i, raw := range list {
 		row, err := decodeCoupon(source, member, raw)
 		if err != nil {
-			return nil, fmt.Errorf("coupon %d: %w", i, err)
+			rows = append(rows, connectors.Reject(source, stream, raw, fmt.Errorf("coupon %d: %w", i, err), "cardId"))
+			continue
 		}
 		rows = append(rows, row)
 	}
-	return rows, nil
+	return rows
 }
 
 // decodeCoupon maps one coupon: coupon_code = cardId (券编码), coupon_id =
@@ -82,6 +85,9 @@ func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberC
 	rawText, err := lenient.Compact(raw)
 	if err != nil {
 		return warehouse.MemberCoupon{}, err
+	}
+	if err := checkTimes("beginAt", it.BeginAt.V, "endAt", it.EndAt.V, "createdAt", it.CreatedAt.V); err != nil {
+		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)
 	}
 	startDate, startsAt := startOf(it.BeginAt.V)
 	endDate, endsAt := endOf(it.EndAt.V)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-json"
 
@@ -219,6 +220,12 @@ func checkRows(t testing.TB, rows []warehouse.Row) {
 			}
 			utc("occurred_at", r.OccurredAt)
 			compactJSON("raw", r.Raw)
+		case warehouse.RejectedRecord:
+			// a poison record in place of its row: named, kept, explained
+			if r.Source != testSource || r.Stream == "" || r.RecordKey == "" || r.Error == "" || !utf8.ValidString(r.Raw) ||
+				len(r.Raw) > warehouse.MaxRejectedRaw {
+				t.Fatalf("bad rejected record %+v", r)
+			}
 		default:
 			t.Fatalf("unexpected row type %T", row)
 		}

@@ -67,6 +67,17 @@ func endOf(s string) (string, *time.Time) {
 	return "", lenient.TimePtr(strings.TrimSpace(s), lenient.Shanghai)
 }
 
+// checkTimes takes (field name, value) pairs and reports the first value
+// that is sent but is not a China-local time (lenient.Time): such a
+// record is rejected rather than stored with the field silently NULL.
+func checkTimes(pairs ...string) error {
+	var times lenient.Times
+	for i := 0; i+1 < len(pairs); i += 2 {
+		times.Parse(pairs[i], pairs[i+1], lenient.Shanghai)
+	}
+	return times.Err()
+}
+
 // instant reads a timestamp that is either epoch seconds (≤ 11 digits),
 // epoch milliseconds (more digits), or a China-local date-time; nil when
 // absent or unreadable.

@@ -41,7 +41,7 @@ func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request)
 	if err != nil {
 		return connectors.Batch{}, decodeError(s.source, op, err)
 	}
-	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1}, nil
+	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1, Rejected: connectors.Rejected(rows)}, nil
 }
 
 // decodeCustomerCoupons decodes the `data` of getCustomerCoupons.
@@ -50,5 +50,5 @@ func decodeCustomerCoupons(source, member string, data json.RawMessage) ([]wareh
 	if err != nil {
 		return nil, err
 	}
-	return decodeCoupons(source, member, list)
+	return decodeCoupons(source, "member_coupons", member, list), nil
 }

@@ -69,9 +69,11 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		}
 		if cur.PageNum == 1 {
 			b.Rows = append(b.Rows, page.member)
+			b.Rejected += connectors.Rejected([]warehouse.Row{page.member})
 			b.Items++
 		}
 		b.Rows = append(b.Rows, page.coupons...)
+		b.Rejected += connectors.Rejected(page.coupons)
 		n := len(page.coupons)
 		if n == 0 || n < s.pageSize || n > s.pageSize || (page.total > 0 && int64(cur.PageNum)*int64(s.pageSize) >= page.total) {
 			b.Done = true
@@ -151,7 +153,7 @@ func isStandardKey(k string) bool {
 
 // allInfoPage is one decoded allCustomerInfo page.
 type allInfoPage struct {
-	member  warehouse.Member
+	member  warehouse.Row // a warehouse.Member, or its rejected_records row
 	coupons []warehouse.Row
 	total   int64 // coupon total when the vendor sends one, else 0
 }
@@ -162,29 +164,63 @@ type allInfoPage struct {
 // yuan, rounded to 2 places; last_updated = updatedAt as epoch seconds or
 // milliseconds or a China-local time; member_code = cardNo; gender the
 // vendor's code 0/1/2 as text) and the page's member_coupons rows.
+//
+// Only data that is not a JSON object, or a coupon list that is not a
+// list, fails the page; a member or coupon record whose values do not
+// decode is a rejected_records row in its place.
 func decodeAllCustomerInfo(source, key string, data json.RawMessage) (allInfoPage, error) {
 	d := bytes.TrimSpace(data)
 	if len(d) == 0 || d[0] != '{' {
 		return allInfoPage{}, fmt.Errorf("data is not an object: %s", lenient.Clip(string(d)))
 	}
-	var info allCustomerInfo
-	if err := json.Unmarshal(d, &info); err != nil {
-		return allInfoPage{}, fmt.Errorf("data: %w", err)
-	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(d, &fields); err != nil {
 		return allInfoPage{}, fmt.Errorf("data: %w", err)
+	}
+	list := fields["couponList"]
+	if len(bytes.TrimSpace(list)) == 0 || string(bytes.TrimSpace(list)) == "null" {
+		list = fields["coupons"]
+	}
+	records, total, err := couponPage(list)
+	if err != nil {
+		return allInfoPage{}, err
+	}
+	var member warehouse.Row
+	m, err := decodeMemberInfo(source, key, d, fields)
+	if err != nil {
+		member = connectors.Reject(source, "members", d, err, "customerId")
+	} else {
+		member = m
+	}
+	id := m.MemberID
+	if id == "" {
+		id = key
+	}
+	coupons := decodeCoupons(source, "members", id, records)
+	return allInfoPage{member: member, coupons: coupons, total: total}, nil
+}
+
+// decodeMemberInfo maps the member fields of an allCustomerInfo page.
+func decodeMemberInfo(source, key string, d []byte, fields map[string]json.RawMessage) (warehouse.Member, error) {
+	var info allCustomerInfo
+	if err := json.Unmarshal(d, &info); err != nil {
+		return warehouse.Member{}, fmt.Errorf("data: %w", err)
 	}
 	p := info.profile
 	p.merge(info.CustomerInfo)
 	p.merge(info.BaseInfo)
 	custom, err := customAttrs(fields)
 	if err != nil {
-		return allInfoPage{}, err
+		return warehouse.Member{}, err
 	}
 	raw, err := lenient.Compact(d)
 	if err != nil {
-		return allInfoPage{}, err
+		return warehouse.Member{}, err
+	}
+	if instant(p.CreatedAt.V) == nil {
+		if err := checkTimes("createdAt", p.CreatedAt.V); err != nil {
+			return warehouse.Member{}, err
+		}
 	}
 	id := lenient.First(p.CustomerID.V, key)
 	m := warehouse.Member{
@@ -199,7 +235,7 @@ func decodeAllCustomerInfo(source, key string, data json.RawMessage) (allInfoPag
 		LevelID:     lenient.Code(p.MemberLevel.V),
 		LevelName:   strings.TrimSpace(p.MemberLevelName.V),
 		LastUpdated: instant(info.UpdatedAt.V),
-		DateCreated: lenient.TimePtr(strings.TrimSpace(p.CreatedAt.V), lenient.Shanghai),
+		DateCreated: instant(p.CreatedAt.V),
 		CustomAttrs: custom,
 		MemberCode:  strings.TrimSpace(p.CardNo.V),
 		Raw:         raw,
@@ -207,30 +243,18 @@ func decodeAllCustomerInfo(source, key string, data json.RawMessage) (allInfoPag
 	if info.TotalPoints.Valid {
 		pt := info.TotalPoints.V.Truncate(0)
 		if pt.Abs().BigInt().BitLen() > 62 {
-			return allInfoPage{}, fmt.Errorf("totalPoints out of range: %s", lenient.Clip(pt.String()))
+			return warehouse.Member{}, fmt.Errorf("totalPoints out of range: %s", lenient.Clip(pt.String()))
 		}
 		m.Point = pt.IntPart()
 	}
 	if info.RechargeBalance.Valid || info.GiftBalance.Valid {
 		bal := info.RechargeBalance.V.Add(info.GiftBalance.V).Round(2)
 		if bal.Abs().BigInt().BitLen() > 53 { // Decimal(18, 2) holds < 10^16
-			return allInfoPage{}, fmt.Errorf("balance out of range: %s", lenient.Clip(bal.String()))
+			return warehouse.Member{}, fmt.Errorf("balance out of range: %s", lenient.Clip(bal.String()))
 		}
 		m.Balance = &bal
 	}
-	list := info.CouponList
-	if len(bytes.TrimSpace(list)) == 0 || string(bytes.TrimSpace(list)) == "null" {
-		list = info.Coupons
-	}
-	records, total, err := couponPage(list)
-	if err != nil {
-		return allInfoPage{}, err
-	}
-	coupons, err := decodeCoupons(source, id, records)
-	if err != nil {
-		return allInfoPage{}, err
-	}
-	return allInfoPage{member: m, coupons: coupons, total: total}, nil
+	return m, nil
 }
 
 // couponPage reads an embedded coupon list: an array, or an object

@@ -81,6 +81,7 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 			return connectors.Batch{}, decodeError(s.source, op, err)
 		}
 		b.Rows = append(b.Rows, pg.rows...)
+		b.Rejected += connectors.Rejected(pg.rows)
 		b.Items += int64(len(pg.rows))
 		b.Total = max(b.Total, pg.total)
 		n := len(pg.rows)
@@ -136,7 +137,9 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 	for i, raw := range pd.ItemList {
 		e, err := decodePoint(source, member, raw, seen)
 		if err != nil {
-			return pointsPage{}, fmt.Errorf("item_list[%d]: %w", i, err)
+			// a poison record: rejected_records, and the run goes on
+			pg.rows = append(pg.rows, connectors.Reject(source, "points", raw, fmt.Errorf("item_list[%d]: %w", i, err), "id"))
+			continue
 		}
 		pg.rows = append(pg.rows, e)
 	}
@@ -145,8 +148,9 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 
 // decodePoint maps one entry: type 1 (奖励积分, awarded) is +|points|,
 // type 2 (消耗积分, spent) is −|points|, any other type keeps the sign it
-// was sent with. pattern = "incr"/"decr"/"type:<t>" plus ":<sub_type>"
-// when there is one; pattern_name = sub_name; old_point = previous_point
+// was sent with. pattern = sub_type, the vendor's pattern number (the
+// direction is the sign of delta; type stays in entry_type);
+// pattern_name = sub_name; old_point = previous_point
 // and new_point = old_point + delta; remark = desc, else change_text;
 // occurred_at = created_at in China time. entry_id = id when sent, else
 // hashID over the customer id, created_at, type, sub_type, points,
@@ -160,17 +164,18 @@ func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurr
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}
+	if instant(it.CreatedAt.V) == nil {
+		if err := checkTimes("created_at", it.CreatedAt.V); err != nil {
+			return warehouse.PointEntry{}, err
+		}
+	}
 	typ, sub := lenient.Code(it.Type.V), lenient.Code(it.SubType.V)
 	pts := it.Points.V.Round(0)
-	pattern := "type:" + typ
 	switch typ {
 	case "1":
-		pts, pattern = pts.Abs(), "incr"
+		pts = pts.Abs()
 	case "2":
-		pts, pattern = pts.Abs().Neg(), "decr"
-	}
-	if sub != "" {
-		pattern += ":" + sub
+		pts = pts.Abs().Neg()
 	}
 	if !fitsPoints(pts) || (it.PreviousPoint.Valid && !fitsPoints(it.PreviousPoint.V.Round(0))) {
 		return warehouse.PointEntry{}, fmt.Errorf("points out of range: %s", lenient.Clip(string(raw)))
@@ -185,7 +190,7 @@ func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurr
 		EntryID:     id,
 		MemberID:    member,
 		Delta:       pts.IntPart(),
-		Pattern:     pattern,
+		Pattern:     sub,
 		PatternName: strings.TrimSpace(it.SubName.V),
 		OccurredAt:  instant(it.CreatedAt.V),
 		Remark:      lenient.First(it.Desc.V, it.ChangeText.V),

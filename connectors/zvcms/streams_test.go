@@ -228,9 +228,9 @@ func TestPointsPagesAndSigns(t *testing.T) {
 		old, new      int64
 		at, remark    string
 	}{
-		{25, "incr:0", "消费奖励", 100, 125, "2019-10-15T09:10:28Z", "消费送积分"},
-		{-10, "decr:1", "兑换优惠券", 125, 115, "2019-10-16T01:05:03Z", "兑换满30减5券"},
-		{-15, "decr:2", "订单购买力", 115, 100, "2019-10-17T04:00:00Z", "订单抵扣"}, // negative points on type 2 stay negative
+		{25, "0", "消费奖励", 100, 125, "2019-10-15T09:10:28Z", "消费送积分"},
+		{-10, "1", "兑换优惠券", 125, 115, "2019-10-16T01:05:03Z", "兑换满30减5券"},
+		{-15, "2", "订单购买力", 115, 100, "2019-10-17T04:00:00Z", "订单抵扣"}, // negative points on type 2 stay negative
 	}
 	ids := map[string]bool{}
 	for i, tt := range tests {

@@ -1,0 +1,58 @@
+package connectors
+
+import (
+	"bytes"
+
+	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// Reject is the rejected_records row of a vendor record of stream that
+// could not be decoded or would not fit its columns: the stream emits it
+// among its rows in place of the record, and the run goes on. The record
+// key is the first of idKeys the record has as a non-empty string or
+// number (the vendor's id, when the record is an object at all), else the
+// hash of raw (warehouse.RejectedKey), so a replay stores it once.
+func Reject(source, stream string, raw []byte, err error, idKeys ...string) warehouse.RejectedRecord {
+	return warehouse.NewRejected(source, stream, recordKey(raw, idKeys), bytes.TrimSpace(raw), err)
+}
+
+func recordKey(raw []byte, idKeys []string) string {
+	if len(idKeys) == 0 {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	for _, k := range idKeys {
+		v := bytes.TrimSpace(m[k])
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		var s string
+		if v[0] == '"' {
+			if json.Unmarshal(v, &s) != nil {
+				continue
+			}
+		} else if v[0] == '-' || (v[0] >= '0' && v[0] <= '9') {
+			s = string(v)
+		}
+		if s = string(bytes.TrimSpace([]byte(s))); s != "" && len(s) <= 256 {
+			return s
+		}
+	}
+	return ""
+}
+
+// Rejected counts the rejected_records rows among rows (Batch.Rejected).
+func Rejected(rows []warehouse.Row) int {
+	n := 0
+	for _, r := range rows {
+		if _, ok := r.(warehouse.RejectedRecord); ok {
+			n++
+		}
+	}
+	return n
+}
