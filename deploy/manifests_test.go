@@ -149,7 +149,7 @@ func parseConfig(t *testing.T, name string, data []byte) *config.Config {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Parse(name, data, func(string) (string, bool) { return "x-secret-value", true })
+	cfg, err := config.Parse(name, data, func(string) (string, bool) { return "x-secret-value-of-32-characters!", true })
 	if err != nil {
 		t.Fatalf("the deployment config is not valid: %v", err)
 	}
