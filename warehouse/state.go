@@ -114,27 +114,27 @@ func (w *Warehouse) queryCheckpoints(ctx context.Context, where string, args ...
 
 // Run is a row of sync_runs: one sync of one (source, stream).
 type Run struct {
-	Source     string
-	RunID      string
-	Stream     string
-	Mode       string
-	StartedAt  time.Time
-	FinishedAt *time.Time
-	Status     string // waiting, running, succeeded, failed
-	Pages      uint64
-	Rows       uint64
-	Requests   uint64
-	Items      uint64
-	Total      uint64
-	Error      string
-	UpdatedAt  time.Time
+	Source     string     `json:"source"`
+	RunID      string     `json:"run_id"`
+	Stream     string     `json:"stream"`
+	Mode       string     `json:"mode"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Status     string     `json:"status"` // waiting, running, succeeded, failed
+	Pages      uint64     `json:"pages"`
+	Rows       uint64     `json:"rows"`
+	Requests   uint64     `json:"requests"`
+	Items      uint64     `json:"items"`
+	Total      uint64     `json:"total"`
+	Error      string     `json:"error,omitempty"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 	// Rejected counts the records of the run that went to
 	// rejected_records. It lives in the run's checkpoint state, not in
 	// sync_runs: RunsByID and LastRuns leave it zero.
-	Rejected uint64
+	Rejected uint64 `json:"-"`
 	// Ver is the row's version (see Checkpoint.Ver); zero means the
 	// writer's clock in nanoseconds.
-	Ver uint64
+	Ver uint64 `json:"-"`
 }
 
 // Run statuses.
@@ -250,4 +250,29 @@ func (w *Warehouse) RejectedSince(ctx context.Context, source, stream string, si
 		return 0, fmt.Errorf("rejected_records: %w", err)
 	}
 	return n, nil
+}
+
+// OutboundCount is the number of a source's outbound writes in one state.
+type OutboundCount struct {
+	Source, State string
+	Writes        uint64
+}
+
+// OutboundStates counts outbound writes by source and state (their latest
+// state, outbound_writes after FINAL).
+func (w *Warehouse) OutboundStates(ctx context.Context) ([]OutboundCount, error) {
+	rows, err := w.conn.Query(ctx, "SELECT source, state, count() FROM "+w.Q("outbound_writes")+" FINAL GROUP BY source, state ORDER BY source, state")
+	if err != nil {
+		return nil, fmt.Errorf("outbound_writes: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboundCount
+	for rows.Next() {
+		var c OutboundCount
+		if err := rows.Scan(&c.Source, &c.State, &c.Writes); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loyaltybridge/loyaltybridge/jobs"
+	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
@@ -37,6 +38,8 @@ type queueStatus struct {
 	Scheduled int    `json:"scheduled"`
 	Retry     int    `json:"retry"`
 	Archived  int    `json:"archived"`
+	// Stuck counts active tasks past their deadline or orphaned.
+	Stuck int `json:"stuck"`
 }
 
 type scheduleStatus struct {
@@ -49,6 +52,14 @@ type statusReport struct {
 	Streams   []streamStatus   `json:"streams"`
 	Queues    []queueStatus    `json:"queues"`
 	Schedules []scheduleStatus `json:"schedules"`
+	Outbound  []outboundStatus `json:"outbound"`
+}
+
+// outboundStatus counts a source's outbound writes in one state.
+type outboundStatus struct {
+	Source string `json:"source"`
+	State  string `json:"state"`
+	Writes uint64 `json:"writes"`
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -155,7 +166,19 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 		if err != nil {
 			return nil, fmt.Errorf("queue %s: %w", q, err)
 		}
-		rep.Queues = append(rep.Queues, queueStatus{Queue: q, Pending: qi.Pending, Active: qi.Active, Scheduled: qi.Scheduled, Retry: qi.Retry, Archived: qi.Archived})
+		stuck, err := ops.StuckTasks(insp, q, qi.Active, now)
+		if err != nil {
+			return nil, err
+		}
+		rep.Queues = append(rep.Queues, queueStatus{Queue: q, Pending: qi.Pending, Active: qi.Active, Scheduled: qi.Scheduled, Retry: qi.Retry,
+			Archived: qi.Archived, Stuck: stuck})
+	}
+	ob, err := a.wh.OutboundStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range ob {
+		rep.Outbound = append(rep.Outbound, outboundStatus{Source: c.Source, State: c.State, Writes: c.Writes})
 	}
 	return rep, nil
 }
@@ -190,8 +213,11 @@ func printStatus(w io.Writer, rep *statusReport) {
 		}
 	}
 	for _, q := range rep.Queues {
-		fmt.Fprintf(w, "queue %s: pending %d, active %d, scheduled %d, retry %d, archived (dead) %d\n",
-			q.Queue, q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived)
+		fmt.Fprintf(w, "queue %s: pending %d, active %d (stuck %d), scheduled %d, retry %d, archived (dead) %d\n",
+			q.Queue, q.Pending, q.Active, q.Stuck, q.Scheduled, q.Retry, q.Archived)
+	}
+	for _, o := range rep.Outbound {
+		fmt.Fprintf(w, "outbound %s: %s %d\n", o.Source, o.State, o.Writes)
 	}
 	for _, s := range rep.Schedules {
 		fmt.Fprintf(w, "schedule %s: %q, next run %s\n", s.Source, s.Schedule, s.Next.UTC().Format(time.RFC3339))

@@ -14,6 +14,7 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
+	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
 )
 
@@ -64,9 +65,22 @@ sources:
 	if err := waitRuns(ctx, a.engine, refs, &progress, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+	// one accepted outbound write (the simulator's member 10001) shows in
+	// the outbound counts, whatever state it has reached
+	ob := a.engine.NewOutbound(a.rdb)
+	defer ob.Store.Close()
+	res, err := ob.Accept(ctx, "acme", "deal", []outbound.Line{{N: 1, Body: []byte(`{"salesChannel":"web","store":"s1",` +
+		`"orderNo":"st-1","dateOrder":"2024-03-15T20:34:56+08:00","membershipId":10001,"amountDiscount":0,"amountPaid":9.5,` +
+		`"amountTotal":9.5,"dealLines":[{"lineId":"L1","productName":"tea","qty":1,"priceUnit":9.5}]}`)}})
+	if err != nil || len(res) != 1 || res[0].Error != "" || res[0].ID == "" {
+		t.Fatalf("accept a deal: %v %+v", err, res)
+	}
 	rep, err := buildStatus(ctx, a, time.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Outbound) != 1 || rep.Outbound[0].Source != "acme" || rep.Outbound[0].Writes != 1 {
+		t.Errorf("outbound = %+v, want one write of acme", rep.Outbound)
 	}
 	s := rep.Streams[0]
 	if s.Source != "acme" || s.Stream != "members" || !strings.Contains(s.Cursor, "last_updated") || s.LagSeconds == nil {
@@ -80,7 +94,8 @@ sources:
 	}
 	var text bytes.Buffer
 	printStatus(&text, rep)
-	for _, want := range []string{"acme", "members", "succeeded full", "120", "queue " + rCfg.Namespace + ":sync", `schedule acme: "0 3 * * *"`} {
+	for _, want := range []string{"acme", "members", "succeeded full", "120", "queue " + rCfg.Namespace + ":sync", `schedule acme: "0 3 * * *"`,
+		"outbound acme: "} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("status output lacks %q:\n%s", want, text.String())
 		}

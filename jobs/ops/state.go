@@ -129,21 +129,34 @@ func (c *StateCollector) collectQueues(ch chan<- prometheus.Metric) error {
 			ch <- prometheus.MustNewConstMetric(descQueueTasks, prometheus.GaugeValue, float64(s.n), q, s.state)
 		}
 		ch <- prometheus.MustNewConstMetric(descQueueLatency, prometheus.GaugeValue, info.Latency.Seconds(), q)
-		stuck := 0
-		if info.Active > 0 {
-			active, err := c.Inspector.ListActiveTasks(q, asynq.PageSize(1000))
-			if err != nil {
-				return fmt.Errorf("queue %s: active tasks: %w", q, err)
-			}
-			for _, t := range active {
-				if t.IsOrphaned || (!t.Deadline.IsZero() && now.After(t.Deadline)) {
-					stuck++
-				}
-			}
+		stuck, err := StuckTasks(c.Inspector, q, info.Active, now)
+		if err != nil {
+			return err
 		}
 		ch <- prometheus.MustNewConstMetric(descQueueStuck, prometheus.GaugeValue, float64(stuck), q)
 	}
 	return nil
+}
+
+// StuckTasks counts the tasks of queue that are active past their
+// deadline or orphaned (their worker died): asynq hands them back only
+// when their lease expires. active is the queue's active count (no
+// listing when 0).
+func StuckTasks(insp *asynq.Inspector, queue string, active int, now time.Time) (int, error) {
+	if active == 0 {
+		return 0, nil
+	}
+	tasks, err := insp.ListActiveTasks(queue, asynq.PageSize(1000))
+	if err != nil {
+		return 0, fmt.Errorf("queue %s: active tasks: %w", queue, err)
+	}
+	stuck := 0
+	for _, t := range tasks {
+		if t.IsOrphaned || (!t.Deadline.IsZero() && now.After(t.Deadline)) {
+			stuck++
+		}
+	}
+	return stuck, nil
 }
 
 func (c *StateCollector) q(table string) string { return "`" + c.Database + "`.`" + table + "`" }
