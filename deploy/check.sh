@@ -5,6 +5,17 @@
 # A missing tool is reported as SKIPPED, never as passing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# the checkers come from Debian: install the missing ones (idempotent)
+want=()
+command -v yamllint >/dev/null || want+=(yamllint)
+command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || want+=(docker-compose)
+command -v systemd-analyze >/dev/null || want+=(systemd)
+if ((${#want[@]})) && [[ $(id -u) -eq 0 ]]; then
+	echo "check.sh: installing from Debian: ${want[*]}" >&2
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${want[@]}" >&2 ||
+		echo "check.sh: apt-get install ${want[*]} failed; the checks that need them are SKIPPED" >&2
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0

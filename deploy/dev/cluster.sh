@@ -7,8 +7,8 @@
 #   LOYALTYBRIDGE_TEST_CLUSTER_NAME=lb
 # in its environment, then stops everything and deletes the folder.
 # Ports: LB_ZK_PORT (default 12181), LB_CLUSTER_PORT1/2 (19101/19102; the
-# HTTP and interserver ports are derived). Needs clickhouse-server and
-# zookeeper (apt-get install -y clickhouse-server zookeeper).
+# HTTP and interserver ports are derived). Installs clickhouse-server and
+# zookeeper from Debian when they are missing.
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin
 
@@ -18,8 +18,21 @@ die() { say "$*"; exit 1; }
 [[ ${1:-} == run && ${2:-} == -- && $# -gt 2 ]] || die "usage: $0 run -- COMMAND..."
 shift 2
 
-command -v clickhouse-server >/dev/null || die "clickhouse-server is missing (apt-get install -y clickhouse-server)"
-[[ -f /usr/share/java/zookeeper.jar ]] || die "ZooKeeper is missing (apt-get install -y zookeeper)"
+# install what is missing from Debian (idempotent), as services.sh does
+missing=()
+command -v clickhouse-server >/dev/null || missing+=(clickhouse-server)
+[[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
+if ((${#missing[@]})); then
+	sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		command -v sudo >/dev/null || die "missing ${missing[*]}; run as root or: apt-get install -y ${missing[*]}"
+		sudo=(sudo)
+	fi
+	say "installing from Debian: ${missing[*]}"
+	"${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
+fi
 command -v java >/dev/null || die "java is missing (it comes with the zookeeper package)"
 
 zk_port=${LB_ZK_PORT:-12181}
