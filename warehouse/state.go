@@ -1,8 +1,10 @@
 package warehouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -203,40 +205,32 @@ func (w *Warehouse) LastRuns(ctx context.Context) ([]Run, error) {
 
 // RunErrors counts failed runs per (source, stream) since a time.
 func (w *Warehouse) RunErrors(ctx context.Context, since time.Time) (map[[2]string]uint64, error) {
-	rows, err := w.conn.Query(ctx, "SELECT source, stream, count() FROM "+w.Q("sync_runs")+
+	return w.pairCounts(ctx, "sync_runs", "SELECT source, stream, count() FROM "+w.Q("sync_runs")+
 		" FINAL WHERE status = 'failed' AND started_at >= ? GROUP BY source, stream", since.UTC())
-	if err != nil {
-		return nil, fmt.Errorf("sync_runs: %w", err)
-	}
-	defer rows.Close()
-	out := map[[2]string]uint64{}
-	for rows.Next() {
-		var s, st string
-		var n uint64
-		if err := rows.Scan(&s, &st, &n); err != nil {
-			return nil, err
-		}
-		out[[2]string{s, st}] = n
-	}
-	return out, rows.Err()
 }
 
 // RejectedCounts counts the rows of rejected_records per (source, stream).
 func (w *Warehouse) RejectedCounts(ctx context.Context) (map[[2]string]uint64, error) {
-	rows, err := w.conn.Query(ctx, "SELECT source, stream, count() FROM "+w.Q("rejected_records")+
+	return w.pairCounts(ctx, "rejected_records", "SELECT source, stream, count() FROM "+w.Q("rejected_records")+
 		" FINAL GROUP BY source, stream")
+}
+
+// pairCounts runs query, which selects (String, String, count()) rows of
+// table, and returns the counts keyed by the two strings.
+func (w *Warehouse) pairCounts(ctx context.Context, table, query string, args ...any) (map[[2]string]uint64, error) {
+	rows, err := w.conn.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("rejected_records: %w", err)
+		return nil, fmt.Errorf("%s: %w", table, err)
 	}
 	defer rows.Close()
 	out := map[[2]string]uint64{}
 	for rows.Next() {
-		var s, st string
+		var a, b string
 		var n uint64
-		if err := rows.Scan(&s, &st, &n); err != nil {
+		if err := rows.Scan(&a, &b, &n); err != nil {
 			return nil, err
 		}
-		out[[2]string{s, st}] = n
+		out[[2]string{a, b}] = n
 	}
 	return out, rows.Err()
 }
@@ -259,20 +253,18 @@ type OutboundCount struct {
 }
 
 // OutboundStates counts outbound writes by source and state (their latest
-// state, outbound_writes after FINAL).
+// state, outbound_writes after FINAL), ordered by source and state.
 func (w *Warehouse) OutboundStates(ctx context.Context) ([]OutboundCount, error) {
-	rows, err := w.conn.Query(ctx, "SELECT source, state, count() FROM "+w.Q("outbound_writes")+" FINAL GROUP BY source, state ORDER BY source, state")
+	m, err := w.pairCounts(ctx, "outbound_writes", "SELECT source, state, count() FROM "+w.Q("outbound_writes")+" FINAL GROUP BY source, state")
 	if err != nil {
-		return nil, fmt.Errorf("outbound_writes: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []OutboundCount
-	for rows.Next() {
-		var c OutboundCount
-		if err := rows.Scan(&c.Source, &c.State, &c.Writes); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	out := make([]OutboundCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, OutboundCount{Source: k[0], State: k[1], Writes: n})
 	}
-	return out, rows.Err()
+	slices.SortFunc(out, func(a, b OutboundCount) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.State, b.State))
+	})
+	return out, nil
 }
