@@ -17,7 +17,9 @@ import (
 // fetched by one process invalidates the others'. Refreshes are
 // single-flight across processes (a Redis lock) and happen ahead of expiry
 // by a fraction of the token's own lifetime (see Margin), or after the
-// vendor rejected the current token (Invalidate).
+// vendor rejected the current token (Invalidate). Each TokenStore also
+// keeps the token in process memory until its refresh-ahead point, so a
+// vendor call costs no Redis read; Invalidate drops it there too.
 type TokenStore struct {
 	rdb   redis.UniversalClient
 	key   string
