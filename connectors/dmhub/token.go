@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -16,7 +17,9 @@ import (
 // fetched by one process invalidates the others'. Refreshes are
 // single-flight across processes (a Redis lock) and happen ahead of expiry
 // by a fraction of the token's own lifetime (see Margin), or after the
-// vendor rejected the current token (Invalidate).
+// vendor rejected the current token (Invalidate). Each TokenStore also
+// keeps the token in process memory until its refresh-ahead point, so a
+// vendor call costs no Redis read; Invalidate drops it there too.
 type TokenStore struct {
 	rdb   redis.UniversalClient
 	key   string
@@ -31,6 +34,14 @@ type TokenStore struct {
 	Now       func() time.Time
 	// LockTTL bounds how long a crashed refresher blocks the others.
 	LockTTL time.Duration
+
+	// mu guards cached: the token last read from or written to Redis by
+	// this process, used without a Redis read until its refresh-ahead
+	// point. Redis stays the source of truth across processes: a token
+	// the vendor rejects is dropped here too (Invalidate), and the next
+	// Token call reads Redis again.
+	mu     sync.Mutex
+	cached storedToken
 }
 
 // Token lifetime defaults.
@@ -94,6 +105,9 @@ func (s *TokenStore) fresh(t storedToken) bool {
 // fetching a new one otherwise. Concurrent callers in any process wait for the one
 // refresh in flight instead of each invalidating the others' token.
 func (s *TokenStore) Token(ctx context.Context) (string, error) {
+	if t, ok := s.fromCache(); ok {
+		return t, nil
+	}
 	wait := 50 * time.Millisecond
 	for {
 		t, ok, err := s.load(ctx)
@@ -101,6 +115,7 @@ func (s *TokenStore) Token(ctx context.Context) (string, error) {
 			return "", err
 		}
 		if ok && s.fresh(t) {
+			s.remember(t)
 			return t.Token, nil
 		}
 		owner := randomID()
@@ -125,6 +140,7 @@ func (s *TokenStore) Token(ctx context.Context) (string, error) {
 func (s *TokenStore) refresh(ctx context.Context) (string, error) {
 	// someone may have refreshed between our check and the lock
 	if t, ok, err := s.load(ctx); err == nil && ok && s.fresh(t) {
+		s.remember(t)
 		return t.Token, nil
 	}
 	tok, ttl, err := s.fetch(ctx)
@@ -135,10 +151,12 @@ func (s *TokenStore) refresh(ctx context.Context) (string, error) {
 		ttl = DefaultTokenTTL
 	}
 	now := s.Now()
-	b, _ := json.Marshal(storedToken{Token: tok, IssuedAt: now, ExpiresAt: now.Add(ttl)})
+	st := storedToken{Token: tok, IssuedAt: now, ExpiresAt: now.Add(ttl)}
+	b, _ := json.Marshal(st)
 	if err := s.rdb.Set(ctx, s.key, b, ttl).Err(); err != nil {
 		return "", err
 	}
+	s.remember(st)
 	return tok, nil
 }
 
@@ -159,8 +177,35 @@ return 0`)
 // rejected it), so the next Token call refreshes. A token another process
 // already replaced is left alone.
 func (s *TokenStore) Invalidate(ctx context.Context, token string) error {
+	s.forget(token)
 	needle, _ := json.Marshal(token) // match the quoted JSON value exactly
 	return invalidateScript.Run(ctx, s.rdb, []string{s.key}, string(needle)).Err()
+}
+
+// fromCache returns the token this process holds while it is outside its
+// refresh margin.
+func (s *TokenStore) fromCache() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached.Token == "" || !s.fresh(s.cached) {
+		return "", false
+	}
+	return s.cached.Token, true
+}
+
+func (s *TokenStore) remember(t storedToken) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cached = t
+}
+
+// forget drops token from the process cache if it is the cached one.
+func (s *TokenStore) forget(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cached.Token == token {
+		s.cached = storedToken{}
+	}
 }
 
 func randomID() string {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 )
@@ -101,12 +100,8 @@ func (o *Outbound) Accept(ctx context.Context, source, kind string, lines []Line
 			opening = append(opening, a.p.OrderNo)
 		}
 	}
-	var existing map[string]Event
-	var withWrites map[string]bool
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { existing, err = o.Store.Latests(gctx, source, ids); return err })
-	g.Go(func() (err error) { withWrites, err = o.Store.OrdersWithWrites(gctx, source, opening); return err })
-	if err := g.Wait(); err != nil {
+	existing, withWrites, err := o.Store.Lookup(ctx, source, ids, opening)
+	if err != nil {
 		return nil, err
 	}
 	now := o.now()

@@ -65,12 +65,15 @@ const eventColumns = "source, synced_at, write_id, ver, event, kind, idempotency
 // returns once its rows are stored. It is safe for concurrent use; call
 // Close to stop the flusher.
 type Store struct {
-	wh  *warehouse.Warehouse
-	req chan appendReq
+	wh      *warehouse.Warehouse
+	req     chan appendReq
+	lookups chan lookupReq
 
 	closeOnce sync.Once
 	done      chan struct{}
 	stopped   chan struct{}
+	// lookupStopped is closed when the look-up grouper (lookup.go) ended.
+	lookupStopped chan struct{}
 }
 
 type appendReq struct {
@@ -81,10 +84,15 @@ type appendReq struct {
 // maxGroup bounds the rows of one grouped INSERT.
 const maxGroup = 5000
 
-// NewStore starts the store's flusher.
+// lookupTimeout bounds one grouped intake look-up.
+const lookupTimeout = 30 * time.Second
+
+// NewStore starts the store's flusher and its look-up grouper.
 func NewStore(wh *warehouse.Warehouse) *Store {
-	s := &Store{wh: wh, req: make(chan appendReq, 1024), done: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Store{wh: wh, req: make(chan appendReq, 1024), lookups: make(chan lookupReq, 1024),
+		done: make(chan struct{}), stopped: make(chan struct{}), lookupStopped: make(chan struct{})}
 	go s.flusher()
+	go s.lookuper()
 	return s
 }
 
@@ -93,6 +101,7 @@ func (s *Store) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		<-s.stopped
+		<-s.lookupStopped
 	})
 }
 
