@@ -52,11 +52,23 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		return &couponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, nil
 	case "identities":
 		return k.identitiesStream()
-	case "points", "experience", "member_coupons":
-		// per-member (see MemberStream); as a plain Stream, over the
-		// member in Request.Partition
-		ms, _ := k.MemberStream(name)
-		return &partitionStream{ms: ms, source: k.src.Name, name: name}, nil
 	}
 	return nil, fmt.Errorf("%s: %w %q", k.src.Name, connectors.ErrUnknownStream, name)
+}
+
+var _ connectors.MemberConnector = (*Connector)(nil)
+
+// MemberStream implements connectors.MemberConnector: points, experience
+// and member_coupons are read member by member (the engine runs them over
+// the members synced into ClickHouse); Stream does not serve them.
+func (k *Connector) MemberStream(name string) (connectors.MemberStream, bool) {
+	switch name {
+	case "points":
+		return &pointsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
+	case "experience":
+		return &experienceStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
+	case "member_coupons":
+		return &memberCouponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
+	}
+	return nil, false
 }
