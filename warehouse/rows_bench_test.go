@@ -29,6 +29,7 @@ func BenchmarkRowValues(b *testing.B) {
 		if err := checkValues(r.Table(), v); err != nil {
 			b.Fatal(err)
 		}
+		stamp(r.Table(), v, ts, 1, false)
 		_ = rowBytes(r)
 	}
 }
