@@ -26,12 +26,39 @@ func (k *Connector) clock() func() time.Time {
 	return time.Now
 }
 
-// New builds a connector. tokens shares the app's access token (see
-// NewTokenStore); hc carries the source's rate limiter and timeout.
-func New(src *config.Source, hc *httpapi.Client, tokens func(FetchFunc) *TokenStore) *Connector {
+type options struct {
+	tokens func(FetchFunc) *TokenStore
+	now    func() time.Time
+}
+
+// Option configures a Connector.
+type Option func(*options)
+
+// WithTokens sets how the connector's access token is shared: tokens
+// builds the store over the client's FetchToken (see NewTokenStore).
+// Required: DM Hub allows one live token per app, so every process of a
+// deployment must share it.
+func WithTokens(tokens func(FetchFunc) *TokenStore) Option {
+	return func(o *options) { o.tokens = tokens }
+}
+
+// WithClock sets the connector's clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// New builds a connector from the source's configuration. hc carries the
+// source's rate limiter and timeout. The access token store is required
+// (WithTokens).
+func New(src *config.Source, hc *httpapi.Client, opts ...Option) (*Connector, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tokens == nil {
+		return nil, fmt.Errorf("%s: dmhub connector built without an access token store (WithTokens)", src.Name)
+	}
 	c := NewClient(src, hc)
-	c.UseTokens(tokens(c.FetchToken))
-	return &Connector{src: src, c: c}
+	c.UseTokens(o.tokens(c.FetchToken))
+	return &Connector{src: src, c: c, now: o.now}, nil
 }
 
 // Client returns the connector's API client.

@@ -2,10 +2,12 @@ package dmhub
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
 )
 
 // TestConnectorStreams: every DM Hub stream is wired, by exactly one of
@@ -24,5 +26,15 @@ func TestConnectorStreams(t *testing.T) {
 	}
 	if _, err := k.Stream("orders"); !errors.Is(err, connectors.ErrUnknownStream) {
 		t.Errorf("Stream(orders) = %v, want ErrUnknownStream", err)
+	}
+}
+
+// TestNewNeedsTokens: a connector without an access token store is a
+// configuration error naming the source, not a nil dereference later.
+func TestNewNeedsTokens(t *testing.T) {
+	t.Parallel()
+	src := &config.Source{Name: "acme", Kind: config.DMHub}
+	if _, err := New(src, &httpapi.Client{Source: "acme"}); err == nil || !strings.Contains(err.Error(), "acme") {
+		t.Errorf("New without WithTokens: error %v, want one naming the source", err)
 	}
 }
