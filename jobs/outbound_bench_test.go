@@ -115,9 +115,12 @@ func benchIntakeToAck(b *testing.B, engine *jobs.Engine, cfg *config.Config, rdb
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2 * benchConcurrency
 	hc := &httpapi.Client{Source: src.Name, HTTP: &http.Client{Transport: tr}, Timeout: 10 * time.Second}
-	conn := dmhub.New(&src, hc, func(f dmhub.FetchFunc) *dmhub.TokenStore {
+	conn, err := dmhub.New(&src, hc, dmhub.WithTokens(func(f dmhub.FetchFunc) *dmhub.TokenStore {
 		return dmhub.NewTokenStore(rdb, cfg.Redis.Namespace+":dmhub:bench", f)
-	})
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
 	ob := engine.NewOutbound(rdb)
 	defer ob.Store.Close()
 	ob.Writers = func(string) (connectors.Writer, error) { return conn, nil }

@@ -84,7 +84,7 @@ func fingerprint(rows []warehouse.Row) uint64 {
 	h := fnv.New64a()
 	for _, r := range rows {
 		h.Write([]byte(r.Table().Name))
-		for _, v := range r.Values()[3:] {
+		for _, v := range warehouse.OwnValues(r) {
 			switch x := v.(type) {
 			case string:
 				h.Write([]byte(x))

@@ -43,19 +43,14 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 		if len(v) != len(t.Columns) {
 			return fmt.Errorf("load %s: row has %d values for %d columns", t.Name, len(v), len(t.Columns))
 		}
-		if ts, ok := v[1].(time.Time); !ok || ts.IsZero() {
-			v[1] = synced
-		}
-		if n, ok := v[2].(uint64); !ok || n == 0 {
-			v[2] = ver
-		}
+		stamp(t, v, synced, ver, false)
 		if err := checkValues(t, v); err != nil {
 			if t.Name == RejectedRecords.Name {
 				return err
 			}
 			r := misfit(t, v, err)
 			t, v = RejectedRecords, r.Values()
-			v[1], v[2] = synced, ver
+			stamp(t, v, synced, ver, true)
 		}
 		if _, ok := byTable[t.Name]; !ok {
 			order = append(order, t.Name)
@@ -70,6 +65,21 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 		w.observeLoad(name, len(byTable[name]))
 	}
 	return nil
+}
+
+// stamp sets the synced_at and ver columns of the values v of a row of t
+// (found by name) to synced and ver: always, or only where they are zero.
+func stamp(t Table, v []any, synced time.Time, ver uint64, always bool) {
+	if i := t.Col("synced_at"); i >= 0 {
+		if ts, ok := v[i].(time.Time); always || !ok || ts.IsZero() {
+			v[i] = synced
+		}
+	}
+	if i := t.Col("ver"); i >= 0 {
+		if n, ok := v[i].(uint64); always || !ok || n == 0 {
+			v[i] = ver
+		}
+	}
 }
 
 func (w *Warehouse) insert(ctx context.Context, t Table, rows [][]any) error {
@@ -103,16 +113,18 @@ func joinCols(cols []string) string {
 // misfit is the rejected_records row of a row whose values do not fit
 // their columns.
 func misfit(t Table, v []any, err error) RejectedRecord {
-	source, _ := v[0].(string)
+	source := ""
+	if i := t.Col("source"); i >= 0 {
+		source, _ = v[i].(string)
+	}
 	key := ""
-	if len(v) > 3 {
-		key = fmt.Sprint(deref(v[3]))
+	if len(v) > commonColumns {
+		// the first column after Common's: the record's key
+		key = fmt.Sprint(deref(v[commonColumns]))
 	}
 	raw := ""
-	for i, c := range t.Columns {
-		if c == "raw" {
-			raw, _ = v[i].(string)
-		}
+	if i := t.Col("raw"); i >= 0 {
+		raw, _ = v[i].(string)
 	}
 	if raw == "" {
 		// no raw column: keep the values, so the record is not lost

@@ -10,9 +10,10 @@ import (
 )
 
 // Row is one typed record bound for a ClickHouse table. Values returns the
-// column values in the order of the table's Columns list; the loader appends
-// them positionally after an explicit column list, which ClickHouse 18.16
-// requires. Source, SyncedAt and the version column are filled by the loader.
+// column values in the order of the table's Columns list; both come from the
+// row type's one column declaration (tables.go). The loader appends them
+// after an explicit column list, which ClickHouse 18.16 requires, and fills
+// synced_at and ver (found by name) when they are zero.
 type Row interface {
 	Table() Table
 	Values() []any
@@ -26,8 +27,6 @@ type Common struct {
 	SyncedAt time.Time
 	Ver      uint64
 }
-
-func (c Common) head() []any { return []any{c.Source, c.SyncedAt, c.Ver} }
 
 // Member is a row of `members`.
 type Member struct {
@@ -58,11 +57,7 @@ type Member struct {
 func (Member) Table() Table { return Members }
 
 // Values implements Row.
-func (m Member) Values() []any {
-	return append(m.head(), m.MemberID, m.Name, m.Mobile, m.Email, m.Gender, m.Birthday,
-		m.LevelID, m.LevelName, m.LevelPriority, m.Point, m.Balance, m.DateJoin, m.LastUpdated, m.CustomAttrs,
-		m.MemberCode, m.CustomerID, m.DateCreated, m.Raw)
-}
+func (m Member) Values() []any { return memberTable.values(&m) }
 
 // Identity is a row of `member_identities`.
 type Identity struct {
@@ -78,9 +73,7 @@ type Identity struct {
 func (Identity) Table() Table { return MemberIdentities }
 
 // Values implements Row.
-func (i Identity) Values() []any {
-	return append(i.head(), i.MemberID, i.Type, i.Value, i.Name, i.Raw)
-}
+func (i Identity) Values() []any { return identityTable.values(&i) }
 
 // PointEntry is a row of `points_ledger`. Delta is signed: negative for a
 // decrease. Pattern keeps the vendor's pattern code with its direction, e.g.
@@ -105,10 +98,7 @@ type PointEntry struct {
 func (PointEntry) Table() Table { return PointsLedger }
 
 // Values implements Row.
-func (p PointEntry) Values() []any {
-	return append(p.head(), p.EntryID, p.MemberID, p.Delta, p.Pattern, p.PatternName, p.OldPoint,
-		p.NewPoint, p.OccurredAt, p.Remark, p.EntryType, p.ExternalID, p.Raw)
-}
+func (p PointEntry) Values() []any { return pointEntryTable.values(&p) }
 
 // ExpEntry is a row of `experience_ledger`.
 type ExpEntry struct {
@@ -129,10 +119,7 @@ type ExpEntry struct {
 func (ExpEntry) Table() Table { return ExperienceLedger }
 
 // Values implements Row.
-func (e ExpEntry) Values() []any {
-	return append(e.head(), e.EntryID, e.MemberID, e.Delta, e.OldExp, e.NewExp, e.OccurredAt,
-		e.ExpType, e.Remark, e.ExternalID, e.Raw)
-}
+func (e ExpEntry) Values() []any { return expEntryTable.values(&e) }
 
 // Coupon is a row of `coupons` (coupon definitions).
 type Coupon struct {
@@ -150,9 +137,7 @@ type Coupon struct {
 func (Coupon) Table() Table { return Coupons }
 
 // Values implements Row.
-func (c Coupon) Values() []any {
-	return append(c.head(), c.CouponID, c.Name, c.CouponType, c.ValidType, c.StartDate, c.EndDate, c.Raw)
-}
+func (c Coupon) Values() []any { return couponTable.values(&c) }
 
 // MemberCoupon is a row of `member_coupons`. Status is one of the normalized
 // CouponStatus values; VendorStatus keeps the vendor's own value as text.
@@ -178,10 +163,7 @@ type MemberCoupon struct {
 func (MemberCoupon) Table() Table { return MemberCoupons }
 
 // Values implements Row.
-func (m MemberCoupon) Values() []any {
-	return append(m.head(), m.CouponCode, m.MemberID, m.CouponID, m.CouponName, string(m.Status),
-		m.VendorStatus, m.StartsAt, m.EndsAt, m.DrawnAt, m.RedeemedAt, m.StartDate, m.EndDate, m.UUID, m.Raw)
-}
+func (m MemberCoupon) Values() []any { return memberCouponTable.values(&m) }
 
 // Level is a row of `levels`.
 type Level struct {
@@ -196,9 +178,7 @@ type Level struct {
 func (Level) Table() Table { return Levels }
 
 // Values implements Row.
-func (l Level) Values() []any {
-	return append(l.head(), l.LevelID, l.Name, l.Priority, l.Raw)
-}
+func (l Level) Values() []any { return levelTable.values(&l) }
 
 // CouponStatus is the cross-vendor normalized member-coupon status.
 type CouponStatus string
@@ -231,9 +211,7 @@ type MemberState struct {
 func (MemberState) Table() Table { return MemberSyncState }
 
 // Values implements Row.
-func (s MemberState) Values() []any {
-	return append(s.head(), s.Stream, s.MemberID, s.LastUpdated, s.Point)
-}
+func (s MemberState) Values() []any { return memberStateTable.values(&s) }
 
 // RejectedRecord is a row of `rejected_records`: a vendor record that did
 // not decode or did not fit its columns. A stream emits it in place of the
@@ -277,6 +255,4 @@ func NewRejected(source, stream, key string, raw []byte, err error) RejectedReco
 func (RejectedRecord) Table() Table { return RejectedRecords }
 
 // Values implements Row.
-func (r RejectedRecord) Values() []any {
-	return append(r.head(), r.Stream, r.RecordKey, r.Raw, r.Error)
-}
+func (r RejectedRecord) Values() []any { return rejectedRecordTable.values(&r) }

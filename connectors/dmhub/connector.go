@@ -26,12 +26,39 @@ func (k *Connector) clock() func() time.Time {
 	return time.Now
 }
 
-// New builds a connector. tokens shares the app's access token (see
-// NewTokenStore); hc carries the source's rate limiter and timeout.
-func New(src *config.Source, hc *httpapi.Client, tokens func(FetchFunc) *TokenStore) *Connector {
+type options struct {
+	tokens func(FetchFunc) *TokenStore
+	now    func() time.Time
+}
+
+// Option configures a Connector.
+type Option func(*options)
+
+// WithTokens sets how the connector's access token is shared: tokens
+// builds the store over the client's FetchToken (see NewTokenStore).
+// Required: DM Hub allows one live token per app, so every process of a
+// deployment must share it.
+func WithTokens(tokens func(FetchFunc) *TokenStore) Option {
+	return func(o *options) { o.tokens = tokens }
+}
+
+// WithClock sets the connector's clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// New builds a connector from the source's configuration. hc carries the
+// source's rate limiter and timeout. The access token store is required
+// (WithTokens).
+func New(src *config.Source, hc *httpapi.Client, opts ...Option) (*Connector, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tokens == nil {
+		return nil, fmt.Errorf("%s: dmhub connector built without an access token store (WithTokens)", src.Name)
+	}
 	c := NewClient(src, hc)
-	c.UseTokens(tokens(c.FetchToken))
-	return &Connector{src: src, c: c}
+	c.UseTokens(o.tokens(c.FetchToken))
+	return &Connector{src: src, c: c, now: o.now}, nil
 }
 
 // Client returns the connector's API client.
@@ -52,11 +79,23 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		return &couponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, nil
 	case "identities":
 		return k.identitiesStream()
-	case "points", "experience", "member_coupons":
-		// per-member (see MemberStream); as a plain Stream, over the
-		// member in Request.Partition
-		ms, _ := k.MemberStream(name)
-		return &partitionStream{ms: ms, source: k.src.Name, name: name}, nil
 	}
 	return nil, fmt.Errorf("%s: %w %q", k.src.Name, connectors.ErrUnknownStream, name)
+}
+
+var _ connectors.MemberConnector = (*Connector)(nil)
+
+// MemberStream implements connectors.MemberConnector: points, experience
+// and member_coupons are read member by member (the engine runs them over
+// the members synced into ClickHouse); Stream does not serve them.
+func (k *Connector) MemberStream(name string) (connectors.MemberStream, bool) {
+	switch name {
+	case "points":
+		return &pointsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
+	case "experience":
+		return &experienceStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
+	case "member_coupons":
+		return &memberCouponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
+	}
+	return nil, false
 }

@@ -12,13 +12,20 @@ import (
 // share it, as DM Hub requires.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
 	hc := httpapi.NewClient(src, deps)
-	k := New(src, hc, func(f FetchFunc) *TokenStore {
+	opts := []Option{WithTokens(func(f FetchFunc) *TokenStore {
 		ts := NewTokenStore(deps.Redis, deps.Namespace+":dmhub:"+src.Credentials.AppID, f)
 		if deps.Now != nil {
 			ts.Now = deps.Now
 		}
 		return ts
-	}).WithKeys(deps.Keys)
-	k.now = deps.Now
+	})}
+	if deps.Now != nil {
+		opts = append(opts, WithClock(deps.Now))
+	}
+	k, err := New(src, hc, opts...)
+	if err != nil {
+		return nil, err
+	}
+	k.WithKeys(deps.Keys)
 	return k, nil
 }

@@ -170,19 +170,6 @@ func newTestConnector(t *testing.T, h http.Handler, edit func(*config.Source)) *
 	return &Connector{src: src, c: c}
 }
 
-// utc parses an RFC 3339 time for expectations.
-func utc(t testing.TB, s string) *time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v = v.UTC()
-	return &v
-}
-
-func i64(v int64) *int64 { return &v }
-
 // checkRaw verifies the row source and that raw is compact JSON.
 func checkRaw(t *testing.T, source, raw string) {
 	t.Helper()

@@ -105,7 +105,10 @@ func simWriter(t *testing.T, opts vendorsim.DMHubOptions) (*dmhub.Connector, *ve
 	src := &config.Source{Name: "acme", Kind: config.DMHub, BaseURL: srv.URL + "/dmhub",
 		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	hc := &httpapi.Client{Source: "acme", Timeout: 500 * time.Millisecond}
-	k := dmhub.New(src, hc, func(f dmhub.FetchFunc) *dmhub.TokenStore { return nil })
+	k, err := dmhub.New(src, hc, dmhub.WithTokens(func(f dmhub.FetchFunc) *dmhub.TokenStore { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
 	k.Client().UseTokens(&memTokens{fetch: k.Client().FetchToken})
 	return k, sim
 }

@@ -1,7 +1,6 @@
 package houcaller
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -107,5 +106,3 @@ func checkTimes(pairs ...string) error {
 	}
 	return times.Err()
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -102,21 +102,6 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		strings.Join(config.KindStreams[config.Zvcms], ", "))
 }
 
-// Factory builds a zvcms connector for the registry: its rate limit is
-// shared through Redis by every worker process when deps.Redis is set.
-func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
-	hc := httpapi.NewClient(src, deps)
-	var opts []Option
-	if deps.Now != nil {
-		opts = append(opts, WithClock(deps.Now))
-	}
-	k, err := New(src, hc, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
 // errNoPartition is the error of a per-member stream fetched without a
 // member key.
 func errNoPartition(source, op string) error {
