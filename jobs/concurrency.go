@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -16,6 +17,12 @@ import (
 
 // capRetry is how soon a task held back by its source's cap is retried.
 const capRetry = 2 * time.Second
+
+// errSourceCapped is the cause of the rate-limited error of a task held
+// back by its source's max_tasks: waiting for a slot of our own cap is not
+// a vendor rate limit, so it is not charged to the task's rate-limit
+// budget (retry.go) and never turns into a failure.
+var errSourceCapped = errors.New("the source's max_tasks are running")
 
 // SourceCap limits how many sync tasks of one source run at once across
 // every worker (sources[].max_tasks; 0 = no cap). A task over the cap is
@@ -83,7 +90,7 @@ func (c *SourceCap) Middleware(next asynq.Handler) asynq.Handler {
 		}
 		if ok == 0 {
 			return &connectors.Error{Class: connectors.RateLimited, Source: p.Source,
-				Op: "max_tasks " + strconv.Itoa(src.MaxTasks) + " reached", RetryAfter: capRetry}
+				Op: "max_tasks " + strconv.Itoa(src.MaxTasks) + " reached", RetryAfter: capRetry, Err: errSourceCapped}
 		}
 		defer c.Redis.ZRem(context.WithoutCancel(ctx), c.key(p.Source), id)
 		return next.ProcessTask(ctx, t)

@@ -108,14 +108,15 @@ func chargeRateLimit(ctx context.Context, l rateLimitLedger, err error) error {
 	return l.charge(ctx, id, err)
 }
 
-// charge adds the Retry-After of a RateLimited err to the task's total;
+// charge adds the Retry-After of a RateLimited err to the task's total
+// (not a wait for the source's own max_tasks: errSourceCapped);
 // once the total passes the budget the error is returned as Retryable (it
 // counts against max_retry), with the reason in its message. Other errors
 // pass unchanged, and so does err when Redis cannot count (the queue's
 // own bound then applies).
 func (l rateLimitLedger) charge(ctx context.Context, taskID string, err error) error {
 	d, ok := connectors.RetryAfter(err)
-	if !ok || l.rdb == nil || l.budget <= 0 {
+	if !ok || l.rdb == nil || l.budget <= 0 || errors.Is(err, errSourceCapped) {
 		return err
 	}
 	d = max(d, time.Second)

@@ -67,6 +67,14 @@ func TestRateLimitBudget(t *testing.T) {
 	if err := l.charge(ctx, "task-2", limited); isFailure(err) {
 		t.Errorf("task-2 charged with task-1's waits: %v", err)
 	}
+	// waiting for the source's own max_tasks is never charged
+	capped := &connectors.Error{Class: connectors.RateLimited, Source: "acme", Op: "max_tasks 1 reached", RetryAfter: 20 * time.Second,
+		Err: errSourceCapped}
+	for i := range 5 {
+		if err := l.charge(ctx, "task-3", capped); isFailure(err) || err != capped {
+			t.Fatalf("capped wait %d charged: %v", i+1, err)
+		}
+	}
 	other := &connectors.Error{Class: connectors.Permanent}
 	if err := l.charge(ctx, "task-1", other); err != other {
 		t.Errorf("a permanent error changed: %v", err)
