@@ -120,7 +120,9 @@ func (c *Client) Classify(op string, write bool, p *Policy, r *Response, secrets
 	clip := func(s string, n int) string { return connectors.Truncate(scrub(s), n) }
 	excerptOf := func(b []byte) string { return excerpt([]byte(scrub(string(b)))) }
 	e := &connectors.Error{Source: c.Source, Op: op, Status: r.Status}
-	body := bytes.TrimSpace(r.Body)
+	// only JSON's own whitespace (RFC 8259): a body padded with other
+	// spaces (\v, \f, U+0085) is not valid JSON
+	body := bytes.Trim(r.Body, " \t\r\n")
 	valid := len(body) > 0 && json.Valid(body)
 	var env Envelope
 	if valid {
