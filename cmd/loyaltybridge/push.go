@@ -48,14 +48,11 @@ func newPushCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("push: %w", err)}
 			}
-			a, err := g.open(cmd.Context())
+			a, err := g.openMigrated(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			if err := a.wh.CheckSchema(cmd.Context()); err != nil {
-				return err
-			}
 			ob := a.engine.NewOutbound(a.rdb)
 			defer ob.Store.Close()
 			res, err := ob.Accept(cmd.Context(), source, args[0], lines)

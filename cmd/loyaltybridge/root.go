@@ -134,6 +134,22 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	return a, nil
 }
 
+// openMigrated is open for the commands that read and write but never run
+// DDL (sync, status, push; serve checks its token first): it fails with warehouse's
+// NotMigratedError ("run `loyaltybridge migrate`") when the schema is
+// behind.
+func (g *globals) openMigrated(ctx context.Context) (*app, error) {
+	a, err := g.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.wh.CheckSchema(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
 func (a *app) close() {
 	_ = a.wh.Close()
 	_ = a.rdb.Close()

@@ -69,14 +69,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show each stream's cursor, last run, rows, lag and errors; queue depths; next scheduled runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := g.open(cmd.Context())
+			a, err := g.openMigrated(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			if err := a.wh.CheckSchema(cmd.Context()); err != nil {
-				return err
-			}
 			rep, err := buildStatus(cmd.Context(), a, time.Now())
 			if err != nil {
 				return err

@@ -34,14 +34,11 @@ func newSyncCmd(g *globals) *cobra.Command {
 			"A running `loyaltybridge worker` does the work.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := g.open(cmd.Context())
+			a, err := g.openMigrated(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer a.close()
-			if err := a.wh.CheckSchema(cmd.Context()); err != nil {
-				return err
-			}
 			mode := connectors.Incremental
 			if full {
 				mode = connectors.Full
