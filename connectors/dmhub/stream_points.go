@@ -110,9 +110,13 @@ func decodePointRecord(source, member string, raw []byte) (warehouse.PointEntry,
 		Raw:        compact,
 	}
 	if code := strings.TrimSpace(pattern.V); code != "" {
-		if n, err := lenient.ParseInt(code); err == nil {
-			code = strconv.FormatInt(n, 10)
+		// the vendor's pattern is a number (§1.9); anything else is a bad
+		// record (rejected_records), not a pattern
+		n, err := lenient.ParseInt(code)
+		if err != nil {
+			return warehouse.PointEntry{}, nil, fmt.Errorf("pointRecord %s: pattern %s is not a number", lenient.Clip(entry), lenient.Clip(code))
 		}
+		code = strconv.FormatInt(n, 10)
 		e.Pattern = code
 		e.PatternName = patternNames[dir][code]
 	}
