@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -46,7 +45,7 @@ sources:
 	bin := buildBinary(t)
 	env := append(os.Environ(), "LOYALTYBRIDGE_CONFIG="+cfgPath)
 	worker := exec.Command(bin, "worker")
-	var wout bytes.Buffer
+	var wout syncBuffer
 	worker.Env, worker.Stdout, worker.Stderr = env, &wout, &wout
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
@@ -54,7 +53,7 @@ sources:
 	t.Cleanup(func() { _ = worker.Process.Signal(syscall.SIGTERM); _, _ = worker.Process.Wait() })
 
 	type result struct {
-		out bytes.Buffer
+		out syncBuffer
 		err error
 	}
 	results := make([]*result, 2)
