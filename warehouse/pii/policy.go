@@ -178,7 +178,8 @@ func digits(s string) string {
 //     (z***@example.com);
 //   - id_card: the first 3 and the last 4 characters (310***********123X);
 //   - address: the first 6 characters (at most half) and **** (上海市黄浦区****);
-//   - name: the first character, a star for each other (王**);
+//   - name: the first character, a star for each other (王**; one
+//     character: *);
 //   - c_ keys, and values too short for their field's shape: the first
 //     and last quarter of the characters kept, the rest starred (a value
 //     under 4 characters is all stars).
@@ -211,6 +212,9 @@ func Mask(field, v string) string {
 		}
 	case config.FieldName:
 		n := []rune(Normalize(field, s))
+		if len(n) == 1 {
+			return "*"
+		}
 		return string(n[:1]) + strings.Repeat("*", len(n)-1)
 	}
 	return maskGeneric(s)
