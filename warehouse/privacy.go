@@ -73,7 +73,7 @@ func redact(p *pii.Policy, t Table, v []any) {
 		_, raw, _ := str("raw")
 		out, ch := r.JSON(raw, scopes[stream])
 		set("raw", func(string) string { return out })
-		set("error", func(s string) string { return r.Text(s, ch) })
+		// the key first: it is matched against the raw's changes only
 		set("record_key", func(k string) string {
 			if k == RejectedKey([]byte(raw)) {
 				return RejectedKey([]byte(out)) // a hash of the plain raw could be brute-forced
@@ -88,6 +88,7 @@ func redact(p *pii.Policy, t Table, v []any) {
 			// scan, which would take an 18-digit id for an ID card)
 			return k
 		})
+		set("error", func(s string) string { return r.Text(s, ch) })
 	default:
 		for _, c := range []string{"raw", "payload"} {
 			set(c, func(s string) string { out, _ := r.JSON(s, pii.Other); return out })

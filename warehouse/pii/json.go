@@ -113,6 +113,7 @@ func (r *Rules) Opaque(s string, ch Changes) string {
 	if r == nil {
 		return s
 	}
+	scrubbed := r.Text(s, ch) // also notes the shaped values in ch, for the record key
 	for _, f := range []string{config.FieldName, config.FieldAddress} {
 		if r.Action(f) != config.PIIKeep {
 			return Withheld
@@ -123,7 +124,7 @@ func (r *Rules) Opaque(s string, ch Changes) string {
 			return Withheld
 		}
 	}
-	return r.Text(s, ch)
+	return scrubbed
 }
 
 // node is a parsed JSON value that keeps key order and number text.

@@ -19,7 +19,8 @@ var (
 // the policy changed (ch, from JSON), then anything shaped like a value
 // of a field the rules change: a Chinese mobile (11 digits starting with
 // 1, or 13 starting with 861), an e-mail address, an 18-character ID-card
-// number. Each is replaced as its field's action says (drop: removed).
+// number. Each is replaced as its field's action says (drop: removed),
+// and noted in ch when ch is not nil.
 func (r *Rules) Text(s string, ch Changes) string {
 	if r == nil || s == "" {
 		return s
@@ -42,17 +43,26 @@ func (r *Rules) Text(s string, ch Changes) string {
 		s = digitRun.ReplaceAllStringFunc(s, func(d string) string {
 			switch {
 			case mobile != config.PIIKeep && isMobile(d):
-				return r.apply(config.FieldMobile, mobile, d)
+				return note(ch, d, r.apply(config.FieldMobile, mobile, d))
 			case idCard != config.PIIKeep && isIDCard(d):
-				return r.apply(config.FieldIDCard, idCard, d)
+				return note(ch, d, r.apply(config.FieldIDCard, idCard, d))
 			}
 			return d
 		})
 	}
 	if email := r.Action(config.FieldEmail); email != config.PIIKeep {
-		s = emailRE.ReplaceAllStringFunc(s, func(e string) string { return r.apply(config.FieldEmail, email, e) })
+		s = emailRE.ReplaceAllStringFunc(s, func(e string) string { return note(ch, e, r.apply(config.FieldEmail, email, e)) })
 	}
 	return s
+}
+
+// note records a replacement found by shape in ch (when not nil), so a
+// record key equal to it is replaced the same way.
+func note(ch Changes, old, repl string) string {
+	if ch != nil {
+		ch[old] = repl
+	}
+	return repl
 }
 
 func isMobile(d string) bool {
