@@ -45,7 +45,7 @@ var fieldKeys = map[string]string{
 	"detailaddress": config.FieldAddress, "addr": config.FieldAddress,
 	"familyname": config.FieldName, "givenname": config.FieldName, "realname": config.FieldName,
 	"username": config.FieldName, "nickname": config.FieldName, "fullname": config.FieldName,
-	"contactname": config.FieldName,
+	"contactname": config.FieldName, "referrer": config.FieldName,
 }
 
 // FieldKeys returns the JSON keys (lower-cased) that hold field at any
@@ -373,16 +373,13 @@ func keyField(k string) string {
 // apply applies action a of field to member i of object n.
 func (t *transformer) apply(n *node, i int, field string, a config.PIIAction) {
 	v := n.vals[i]
-	if v.kind == 'z' {
-		return // null: nothing to protect
-	}
-	if a == config.PIIDrop {
+	if a == config.PIIDrop { // the key goes, whatever its value
 		t.record(v, "")
 		n.drop[i] = true
 		t.changed = true
 		return
 	}
-	t.leaves(v, field, a)
+	t.leaves(v, field, a) // null stays null: nothing to protect
 }
 
 // leaves applies a to every scalar under v (an object or a list under a
