@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -78,5 +79,43 @@ func TestPIIKeyNeverPrinted(t *testing.T) {
 	}
 	if !slices.Contains(c.Secrets(), key) {
 		t.Error("Secrets() (the log redactor's list) lacks pii_key")
+	}
+}
+
+// TestExamplePIIBlock: the commented pii block of the example config is
+// valid once uncommented (and hashes mobiles).
+func TestExamplePIIBlock(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../loyaltybridge.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	inBlock := false
+	for _, l := range strings.Split(string(data), "\n") {
+		switch {
+		case l == "# pii_key: ${LOYALTYBRIDGE_PII_KEY}":
+			l = strings.TrimPrefix(l, "# ")
+		case l == "    # pii:":
+			l, inBlock = "    pii:", true
+		case inBlock && strings.HasPrefix(l, "    #   "):
+			l = "    " + strings.TrimPrefix(l, "    # ")
+		default:
+			inBlock = false
+		}
+		out = append(out, l)
+	}
+	env := func(name string) (string, bool) {
+		if name == "LOYALTYBRIDGE_PII_KEY" {
+			return "0123456789abcdef0123456789abcdef", true
+		}
+		return testEnv(name)
+	}
+	c, err := Parse("example.yaml", []byte(strings.Join(out, "\n")), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources[0].PIIPolicy(FieldMobile); got != PIIHash || len(c.Sources[0].PII) != 6 {
+		t.Errorf("example pii block: mobile %s, %d entries (%v)", got, len(c.Sources[0].PII), c.Sources[0].PII)
 	}
 }
