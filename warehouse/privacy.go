@@ -32,8 +32,8 @@ var scopes = map[string]pii.Scope{
 //     not JSON: pii.Rules.Opaque); error and record_key scrubbed of the
 //     values the raw held (pii.Rules.Text; the error also of anything
 //     shaped like a mobile, e-mail or ID card), a record key that was
-//     such a value replaced like it (or, dropped, by the hash of the new
-//     raw);
+//     such a value replaced like it; a key derived from the body (the
+//     SHA-256 of the plain body) replaced by its HMAC under pii_key;
 //   - every table: a raw or payload column as JSON of scope Other.
 func redact(p *pii.Policy, t Table, v []any) {
 	if !p.Active() {
@@ -74,13 +74,28 @@ func redact(p *pii.Policy, t Table, v []any) {
 		out, ch := r.JSON(raw, scopes[stream])
 		set("raw", func(string) string { return out })
 		// the key first: it is matched against the raw's changes only
+		// a key derived from the body: one that neither reveals the plain
+		// body nor merges different bodies (as the hash of one withheld
+		// text would)
+		bodyKey := func() string {
+			if hk := r.RecordKey(raw); hk != "" {
+				return hk
+			}
+			if out == pii.Withheld {
+				return RejectedKey([]byte(raw))
+			}
+			return RejectedKey([]byte(out))
+		}
 		set("record_key", func(k string) string {
+			if out == raw {
+				return k // nothing personal in the body (by this policy)
+			}
 			if k == RejectedKey([]byte(raw)) {
-				return RejectedKey([]byte(out)) // a hash of the plain raw could be brute-forced
+				return bodyKey()
 			}
 			if rep, ok := ch[k]; ok {
 				if rep == "" {
-					return RejectedKey([]byte(out))
+					return bodyKey()
 				}
 				return rep
 			}

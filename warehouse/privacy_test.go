@@ -80,3 +80,29 @@ func TestRedactRows(t *testing.T) {
 		t.Error("redact changed the caller's row")
 	}
 }
+
+// TestRedactWithheldKeys: rejected bodies that are not JSON are withheld
+// (the policy covers names); each keeps its own key, not the plain
+// body's SHA-256 and not one shared by every withheld body.
+func TestRedactWithheldKeys(t *testing.T) {
+	t.Parallel()
+	p := pii.New(&config.Config{PIIKey: "0123456789abcdef", Sources: []config.Source{{Name: "s", PII: map[string]string{"name": "drop"}}}})
+	keys := map[string]bool{}
+	for _, body := range []string{`{"name":"王小明",`, `{"name":"李四",`, `{"name":"王小明","x":`} {
+		r := NewRejected("s", "members", "", []byte(body), errors.New("cut"))
+		v := r.Values()
+		redact(p, r.Table(), v)
+		key, raw := v[RejectedRecords.Col("record_key")].(string), v[RejectedRecords.Col("raw")].(string)
+		if raw != pii.Withheld || key == r.RecordKey || !strings.HasPrefix(key, "hmac:") || keys[key] {
+			t.Errorf("body %s: raw %s, key %s (plain key %s, seen %v)", body, raw, key, r.RecordKey, keys[key])
+		}
+		keys[key] = true
+	}
+	// a JSON body with nothing personal (a coupon's name is not a person's) keeps its key
+	r := NewRejected("s", "coupons", "", []byte(`{"couponId":"1","name":"满100减10"}`), errors.New("bad"))
+	v := r.Values()
+	redact(p, r.Table(), v)
+	if v[RejectedRecords.Col("record_key")] != r.RecordKey {
+		t.Errorf("a coupon body's key changed: %v", v)
+	}
+}

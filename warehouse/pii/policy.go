@@ -94,6 +94,19 @@ func (r *Rules) apply(field string, a config.PIIAction, v string) string {
 	return ""
 }
 
+// RecordKey is the key of a rejected record whose key was the hash of its
+// plain body, which a short body would let anyone brute-force: the hex
+// HMAC-SHA256 of the body under pii_key ("hmac:…"), unique per body and
+// stable across replays; "" when the deployment has no pii_key.
+func (r *Rules) RecordKey(raw string) string {
+	if r == nil || len(r.key) == 0 {
+		return ""
+	}
+	m := hmac.New(sha256.New, r.key)
+	m.Write([]byte(raw))
+	return "hmac:" + hex.EncodeToString(m.Sum(nil))
+}
+
 // IdentityField is the PII field of an identity type: mobile and phone
 // are mobile, email is email, id_card and idCard are id_card, a c_ type
 // (a tenant's custom identity) is looked up as a c_ key; "" otherwise
