@@ -14,6 +14,10 @@ type Config struct {
 	Worker     Worker     `yaml:"worker"`
 	Scheduler  Scheduler  `yaml:"scheduler"` // config/ops.go
 	Serve      Serve      `yaml:"serve"`
+	// PIIKey is the deployment's one HMAC key for the pii action hash
+	// (config/pii.go, docs/privacy.md): at least 16 bytes, required when
+	// any source hashes a field. It is a Secret: never logged or printed.
+	PIIKey Secret `yaml:"pii_key"`
 
 	// file is the path the config was loaded from ("" when built in code);
 	// lines maps a field path such as "sources[0].schedule" to its line.
@@ -134,6 +138,12 @@ type Source struct {
 	Credentials  Credentials `yaml:"credentials"`
 	MemberKeys   *KeySource  `yaml:"member_keys"`
 	IdentityKeys *KeySource  `yaml:"identity_keys"`
+
+	// PII is the source's privacy policy: field (mobile, email, id_card,
+	// address, name, or a c_ custom key, c_* patterns allowed) → action
+	// (keep, hash, mask, drop), applied before a row is stored
+	// (config/pii.go, docs/privacy.md). A field not listed is kept.
+	PII map[string]string `yaml:"pii"`
 
 	// Houcaller holds the Houcaller protocol choices the vendor documents
 	// loosely (kind houcaller only; filled with the defaults).

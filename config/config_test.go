@@ -14,6 +14,7 @@ func testEnv(name string) (string, bool) {
 		"DMHUB_APP_ID": "app-1", "DMHUB_APP_SECRET": "s3cret-dmhub", "HOUCALLER_DES_KEY": "8bytekey",
 		"ZVCMS_OPEN_ID": "open", "ZVCMS_GRANT_CODE": "grant", "ZVCMS_SECRET": "s3cret-zv",
 		"WORKERS": "7", "RATE": "2.5", "SERVE_TOKEN": "0123456789abcdef-serve",
+		"SHORT_KEY": "short-pii-key", "PII_KEY": "0123456789abcdef-pii-key",
 	}[name]
 	return v, ok
 }

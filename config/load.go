@@ -79,6 +79,9 @@ func (c *Config) walk(n *yaml.Node, t reflect.Type, path string, lookup LookupFu
 	case yaml.ScalarNode:
 		return c.expand(n, path, lookup)
 	case yaml.SequenceNode:
+		if t.Kind() == reflect.Map {
+			return c.errf(path, n.Line, "expected a mapping, got a list")
+		}
 		if t.Kind() != reflect.Slice {
 			return c.errf(path, n.Line, "expected a single value, got a list")
 		}
@@ -91,6 +94,9 @@ func (c *Config) walk(n *yaml.Node, t reflect.Type, path string, lookup LookupFu
 		}
 		return nil
 	case yaml.MappingNode:
+		if t.Kind() == reflect.Map {
+			return c.walkMap(n, t, path, lookup)
+		}
 		if t.Kind() != reflect.Struct {
 			return c.errf(path, n.Line, "expected %s, got a mapping", kindName(t))
 		}
@@ -119,6 +125,29 @@ func (c *Config) walk(n *yaml.Node, t reflect.Type, path string, lookup LookupFu
 	return nil
 }
 
+// walkMap walks a mapping decoded into a Go map (a source's pii): any
+// key is accepted here (validation checks them and names the bad one),
+// each value is walked with the map's element type and its line recorded.
+func (c *Config) walkMap(n *yaml.Node, t reflect.Type, path string, lookup LookupFunc) error {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return c.errf(path, k.Line, "keys must be plain names")
+		}
+		if seen[k.Value] {
+			return c.errf("", k.Line, "duplicate key %q in %s", k.Value, orTop(path))
+		}
+		seen[k.Value] = true
+		p := path + "." + k.Value
+		c.lines[p] = k.Line
+		if err := c.walk(v, t.Elem(), p, lookup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func orTop(path string) string {
 	if path == "" {
 		return "the top level"
@@ -132,6 +161,8 @@ func kindName(t reflect.Type) string {
 		return "a list"
 	case reflect.String:
 		return "a string"
+	case reflect.Map:
+		return "a mapping"
 	default:
 		return "a single value"
 	}

@@ -180,6 +180,9 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if err := c.validatePII(); err != nil { // config/pii.go
+		return err
+	}
 	// cross-source references, once every name is known
 	for i, s := range c.Sources {
 		for _, ks := range []struct {
@@ -199,6 +202,9 @@ func (c *Config) validate() error {
 			}
 			if !slices.Contains(c.Sources[j].EnabledStreams(), "members") {
 				return c.fieldErr(p, "source %q does not sync the members stream, so it has no members to take keys from", ks.spec.FromSource)
+			}
+			if err := c.validateKeyPII(fmt.Sprintf("sources[%d].%s", i, ks.key), ks.spec, &c.Sources[j]); err != nil {
+				return err
 			}
 		}
 	}

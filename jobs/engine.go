@@ -12,6 +12,7 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
+	"github.com/loyaltybridge/loyaltybridge/warehouse/pii"
 )
 
 // The warehouse's key lister lets incremental identities runs read only
@@ -81,8 +82,10 @@ const DefaultTaskBudget = 5 * time.Minute
 
 // NewEngine wires an engine: the asynq client and inspector share rdb,
 // connectors get a shared HTTP transport and the deployment's Redis
-// namespace.
+// namespace, and the warehouse gets the config's PII policy (pii,
+// pii_key), which its Load applies to every row (docs/privacy.md).
 func NewEngine(cfg *config.Config, wh *warehouse.Warehouse, rdb redis.UniversalClient, reg *connectors.Registry, log *slog.Logger, opts ...Option) *Engine {
+	wh.SetPrivacy(pii.New(cfg))
 	e := &Engine{
 		cfg:   cfg,
 		wh:    wh,

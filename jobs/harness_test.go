@@ -49,13 +49,15 @@ type setupOpts struct {
 	secret    string // app_secret; default the simulator's
 	noWorker  bool
 	extra     string // more sources (YAML list items); %[1]s is the simulator URL
+	top       string // more top-level YAML (e.g. pii_key)
+	shared    bool   // zvcms customers share their DM Hub member's mobile (vendorsim ShareMobiles)
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
 	t.Helper()
 	chCfg, wh := warehousetest.ClickHouse(t)
 	rCfg, rdb := warehousetest.Redis(t)
-	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 7, Members: o.members, DMHub: o.dmhub})
+	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 7, Members: o.members, DMHub: o.dmhub, ShareMobiles: o.shared})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	secret := o.secret
@@ -66,6 +68,7 @@ func setup(t *testing.T, o setupOpts) *bundle {
 redis: {addr: %q, namespace: %q}
 clickhouse: {addr: [%q], database: %q}
 worker: {concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}
+%s
 sources:
   - name: acme-dmhub
     kind: dmhub
@@ -74,7 +77,7 @@ sources:
     page_size: 50
     credentials: {app_id: sim-dmhub-app, app_secret: %q}
 %s
-%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, secret, o.sourceYML,
+%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, o.top, srv.URL, secret, o.sourceYML,
 		strings.ReplaceAll(o.extra, "{{sim}}", srv.URL))
 	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -21,6 +21,8 @@ var (
 // wins after FINAL. A failed Send may still have inserted rows; loads are
 // idempotent, so the caller may simply repeat them.
 //
+// Every row's values pass the PII policy (SetPrivacy, privacy.go) first.
+//
 // A row holding a value its column cannot store (a time outside
 // DateTime's 1970..2105, which clickhouse-go would wrap silently; a
 // decimal beyond Decimal(18, 2)) does not fail the batch: it is stored as
@@ -37,12 +39,17 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 	byTable := map[string][][]any{}
 	tables := map[string]Table{}
 	var order []string
+	privacy := w.privacy.Load()
 	for _, r := range rows {
 		t := r.Table()
 		v := r.Values()
 		if len(v) != len(t.Columns) {
 			return fmt.Errorf("load %s: row has %d values for %d columns", t.Name, len(v), len(t.Columns))
 		}
+		// the PII policy, on this row's own copy of its values: the
+		// caller's rows stay as they are, so a repeated Load (a Batcher
+		// retrying a failed flush) applies it once, not twice
+		redact(privacy, t, v)
 		stamp(t, v, synced, ver, false)
 		if err := checkValues(t, v); err != nil {
 			if t.Name == RejectedRecords.Name {

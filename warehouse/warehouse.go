@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/warehouse/pii"
 )
 
 // Warehouse is the ClickHouse side of loyaltybridge: schema, loads,
@@ -31,6 +32,8 @@ type Warehouse struct {
 	observer atomic.Pointer[loadObserver]
 	// cluster is clickhouse.cluster: DDL runs ON CLUSTER (cluster.go).
 	cluster string
+	// privacy is the PII policy Load applies (privacy.go).
+	privacy atomic.Pointer[pii.Policy]
 }
 
 // Open connects (native protocol) and pings. It does not need the

@@ -20,6 +20,11 @@ type ServerOptions struct {
 	DMHub     DMHubOptions
 	Houcaller HoucallerOptions
 	Zvcms     ZvcmsOptions
+	// ShareMobiles gives each zvcms customer the mobile of the DM Hub
+	// member whose c_zvcms_id it is (when that member has one), unless
+	// Zvcms.Mobiles is set: the same people in both vendors, as a join
+	// across sources needs.
+	ShareMobiles bool
 }
 
 // Server serves all simulators under one mux:
@@ -68,6 +73,14 @@ func NewServer(opts ServerOptions) *Server {
 	}
 	if zo.CustomerIDs == nil {
 		zo.CustomerIDs = s.DMHub.ZvcmsIDs()
+	}
+	if opts.ShareMobiles && zo.Mobiles == nil {
+		zo.Mobiles = map[string]string{}
+		for _, m := range s.DMHub.Members() {
+			if m.ZvcmsID != "" && m.Mobile != "" {
+				zo.Mobiles[m.ZvcmsID] = m.Mobile
+			}
+		}
 	}
 	s.Zvcms = NewZvcms(zo)
 

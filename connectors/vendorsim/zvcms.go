@@ -23,6 +23,9 @@ type ZvcmsOptions struct {
 	// CustomerIDs are the 18-digit customer ids to simulate (e.g. the DM Hub
 	// simulator's c_zvcms_id values). nil = 50 generated ids.
 	CustomerIDs []string
+	// Mobiles gives customers (by id) a mobile in place of the generated
+	// one: one person known to two vendors (ServerOptions.ShareMobiles).
+	Mobiles map[string]string
 	// OpenID, GrantCode and Secret are the accepted credentials (defaults
 	// "sim-zvcms-open", "sim-grant", "sim-zvcms-secret").
 	OpenID    string
@@ -189,6 +192,9 @@ func (z *Zvcms) generate() {
 			Birthday:  randTime(r, time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)).Format(layoutDate),
 			LevelName: pick(r, []string{"普通会员", "银卡会员", "金卡会员"}),
 			UpdatedAt: randTime(r, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)),
+		}
+		if m, ok := z.opts.Mobiles[id]; ok {
+			c.Mobile = m // after the draw: the other generated data stay the same
 		}
 		if r.IntN(2) == 0 {
 			c.UnionID = "oU" + randString(r, b64url, 26)
