@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS {db}.reconcile_runs (
     sample UInt64 COMMENT 'members sampled (0: every member)',
     checked UInt64,
     drifted UInt64,
-    status LowCardinality(String) COMMENT 'ok, drift, failed',
+    status LowCardinality(String) COMMENT 'ok, drift, skipped, failed',
     detail String COMMENT 'JSON array of {key, check, warehouse, vendor}',
     error String
 ) ENGINE = MergeTree
