@@ -21,6 +21,22 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
 )
 
+// TestDemoAnswersAreTheDocs: the demo's queries are docs/analytics.md's,
+// verbatim, so what the demo shows is what the document (and its test)
+// runs.
+func TestDemoAnswersAreTheDocs(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/analytics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range demoAnswers {
+		if !strings.Contains(string(b), "```sql\n"+q.sql+"```") {
+			t.Errorf("the demo's %q is not a sql block of docs/analytics.md:\n%s", q.title, q.sql)
+		}
+	}
+}
+
 // TestReconcileCommand: after a clean sync `reconcile` exits 0 and its
 // JSON shows no drift; after the vendor adds points to a member behind the
 // warehouse's back it prints the member with both numbers and exits 3,
@@ -39,8 +55,9 @@ sources:
     kind: dmhub
     base_url: %s/dmhub
     rate_limit: 200
-    streams: [members, points]
+    streams: [members, points, identities]
     credentials: {app_id: sim-dmhub-app, app_secret: sim-dmhub-secret}
+    identity_keys: {from_source: acme, field: mobile, type: mobile}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL)
 	cfgPath := filepath.Join(t.TempDir(), "loyaltybridge.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {
@@ -70,12 +87,23 @@ sources:
 	stop()
 	<-done
 
+	// the demo's answers run on this data: every one prints rows
+	var answers bytes.Buffer
+	if err := printAnswers(ctx, a, &answers); err != nil {
+		t.Fatalf("demo answers: %v\n%s", err, answers.String())
+	}
+	for _, want := range []string{"source  level", "acme    ", "vendors  also_in", "stream", "members  ", "points  "} {
+		if !strings.Contains(answers.String(), want) {
+			t.Errorf("demo answers lack %q:\n%s", want, answers.String())
+		}
+	}
+
 	stdout, _, err := run(t, "", "--config", cfgPath, "--log-level", "error", "reconcile", "acme", "--json")
 	if err != nil {
 		t.Fatalf("reconcile after a clean sync: %v\n%s", err, stdout)
 	}
 	var rep jobs.ReconcileReport
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || len(rep.Streams) != 2 || rep.Drifted() != 0 || rep.Streams[0].Checked != 16 {
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || len(rep.Streams) != 3 || rep.Drifted() != 0 || rep.Streams[0].Checked != 16 {
 		t.Fatalf("clean report = %+v, %v\n%s", rep, err, stdout)
 	}
 
