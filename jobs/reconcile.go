@@ -27,7 +27,8 @@ import (
 //   - the looked-up vendors (Houcaller, zvcms) cannot count: each sampled
 //     member key is read again in full (connectors.CountByReading), and
 //     the records per table are compared with the warehouse's rows of the
-//     member ids they name.
+//     member ids they name; Houcaller's coupon list (one request) is read
+//     and counted whole.
 //
 // Per-member checks run over every member (every key) or a random sample
 // of Sample of them. Nothing is loaded: the warehouse is only read, and
@@ -95,6 +96,12 @@ var lookedUp = map[config.Kind]map[string]warehouse.Table{
 	config.Zvcms:     {"members": warehouse.Members, "member_coupons": warehouse.MemberCoupons, "points": warehouse.PointsLedger},
 }
 
+// lookedUpLists are, per kind without a Counter, the source-wide lists
+// read again in full and counted (one request for Houcaller's coupons).
+var lookedUpLists = map[config.Kind]map[string]warehouse.Table{
+	config.Houcaller: {"coupons": warehouse.Coupons},
+}
+
 // counted are the streams a connectors.Counter compares: list totals,
 // per-member totals (with the table they fill).
 var (
@@ -158,6 +165,8 @@ func (r *reconciler) stream(ctx context.Context, stream string) ReconcileStream 
 		err = r.counted(ctx, c, stream, &res)
 	} else if t, ok := lookedUp[r.src.Kind][stream]; ok {
 		err = r.reread(ctx, stream, t, &res)
+	} else if t, ok := lookedUpLists[r.src.Kind][stream]; ok {
+		err = r.rereadList(ctx, stream, t, &res)
 	} else {
 		res.Skipped = "the vendor reports no count for this stream"
 	}
@@ -389,6 +398,28 @@ func (r *reconciler) reread(ctx context.Context, stream string, t warehouse.Tabl
 		if wh != vendor {
 			res.Drift = append(res.Drift, Drift{Key: k, Check: "records", Warehouse: wh, Vendor: vendor})
 		}
+	}
+	return nil
+}
+
+// rereadList compares the records of a source-wide list, read again in
+// full, with the table's live rows.
+func (r *reconciler) rereadList(ctx context.Context, stream string, t warehouse.Table, res *ReconcileStream) error {
+	s, err := r.conn.Stream(stream)
+	if err != nil {
+		return err
+	}
+	perTable, _, err := connectors.CountByReading(ctx, s, "")
+	if err != nil {
+		return err
+	}
+	wh, err := r.count(ctx, r.latest(t)+" WHERE source = ?", r.src.Name)
+	if err != nil {
+		return err
+	}
+	res.Checked++
+	if vendor := perTable[t.Name]; wh != vendor {
+		res.Drift = append(res.Drift, Drift{Key: stream, Check: "records", Warehouse: wh, Vendor: vendor})
 	}
 	return nil
 }

@@ -121,6 +121,9 @@ func TestReconcileDMHub(t *testing.T) {
 
 // TestReconcileLookedUpVendors: Houcaller and zvcms have no totals; each
 // member key is read again and compared, and a clean sync shows no drift.
+// When the Houcaller simulator issues a coupon to one member and books
+// points for another behind the warehouse's back, exactly those two
+// members drift, with both numbers.
 func TestReconcileLookedUpVendors(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{members: 20, extra: threeVendors})
@@ -139,5 +142,31 @@ func TestReconcileLookedUpVendors(t *testing.T) {
 		if c := checked(rep); c["member_coupons"] == 0 || c["points"] == 0 {
 			t.Errorf("%s: checked %v", src, c)
 		}
+		if c := checked(rep); src == "acme-houcaller" && c["coupons"] != 1 {
+			t.Errorf("%s: coupons checked %d, want the list once", src, c["coupons"])
+		}
+	}
+
+	h := b.sim.Houcaller
+	ms := h.Members()
+	if len(ms) < 2 {
+		t.Fatalf("houcaller has %d members", len(ms))
+	}
+	m1, m2 := ms[0].ID, ms[1].ID
+	// the points stream reads a window of months: count the member's
+	// entries the sync loaded, not the whole history
+	nCoupons, nScores := len(h.Coupons(m1)), b.count(t, "SELECT count() FROM "+b.q("points_ledger_latest")+" WHERE source = 'acme-houcaller' AND member_id = ?", m2)
+	if _, err := h.IssueCoupon(m1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.AddScore(m2, 30); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("member_coupons %s records %d %d", m1, nCoupons, nCoupons+1),
+		fmt.Sprintf("points %s records %d %d", m2, nScores, nScores+1),
+	}
+	if got := drifts(b.reconcile(t, "acme-houcaller", jobs.ReconcileOptions{Streams: []string{"member_coupons", "points"}})); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("houcaller injected drift:\n got %q\nwant %q", got, want)
 	}
 }

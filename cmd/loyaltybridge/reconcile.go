@@ -29,7 +29,8 @@ func newReconcileCmd(g *globals) *cobra.Command {
 			"DM Hub: the needTotal record counts of the members and coupons lists and, per member, of its points,\n" +
 			"experience and coupon lists, the member's point against the warehouse's members row and against the\n" +
 			"sum of its points ledger. Houcaller, zvcms: each member key is read again in full and its records\n" +
-			"are counted against the warehouse. --sample N checks N random members instead of every one.\n" +
+			"are counted against the warehouse (Houcaller's coupon list is read whole). --sample N checks N random\n" +
+			"members instead of every one.\n" +
 			"Nothing is loaded; one reconcile_runs row per stream records the outcome.\n" +
 			"Exit status: 0 when the drifted checks are at most --max-drift, 3 beyond it, 1 when a check failed.",
 		Args: cobra.ExactArgs(1),
