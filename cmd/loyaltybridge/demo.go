@@ -29,8 +29,9 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Short: "Start Redis, ClickHouse, the simulators and a worker; sync everything; print what landed",
 		Long: "One command for a fresh machine: installs (Debian apt) and starts Redis and ClickHouse on loopback\n" +
 			"with data under --data, serves the built-in vendor simulators, runs a worker in this process,\n" +
-			"runs a full sync and an incremental sync, checks the warehouse against the simulator's data and\n" +
-			"prints a sample analyst query. Run it again: loads are idempotent, nothing is duplicated.",
+			"runs a full sync and an incremental sync, checks the warehouse against the simulator's data,\n" +
+			"reconciles a sample with the vendor's own totals and ends with analyst answers and the freshness\n" +
+			"view. Run it again: loads are idempotent, nothing is duplicated.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(); err != nil {
@@ -154,6 +155,14 @@ func runDemo(ctx context.Context, g *globals, f *simFlags, dataDir string, out, 
 		return err
 	}
 	printStatus(out, rep)
+	step("loyaltybridge reconcile demo-dmhub --sample 20 (the warehouse against the vendor's own totals)")
+	if err := demoReconcile(ctx, a, "demo-dmhub", out); err != nil {
+		return err
+	}
+	step("what analysts ask (docs/analytics.md)")
+	if err := printAnswers(ctx, a, out); err != nil {
+		return err
+	}
 	step("done. Redis and ClickHouse keep running (data in %s); `deploy/dev/services.sh down` stops them", abs)
 	return nil
 }

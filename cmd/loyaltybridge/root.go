@@ -42,7 +42,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().Var(&g.logFormat, "log-format", "log format: json or text")
 	root.AddCommand(newMigrateCmd(g), newWorkerCmd(g), newSchedulerCmd(g), newSyncCmd(g), newStatusCmd(g), newVendorsimCmd(g), newDemoCmd(g),
-		newPushCmd(g), newServeCmd(g))
+		newPushCmd(g), newServeCmd(g), newReconcileCmd(g))
 	return root
 }
 

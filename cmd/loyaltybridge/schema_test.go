@@ -60,7 +60,7 @@ sources:
 		}
 		return n > 0
 	}
-	for _, args := range [][]string{{"status"}, {"sync", "acme"}} {
+	for _, args := range [][]string{{"status"}, {"sync", "acme"}, {"reconcile", "acme"}} {
 		_, err := run(args...)
 		var nm *warehouse.NotMigratedError
 		if !errors.As(err, &nm) || !strings.Contains(err.Error(), "database "+db+" is not migrated (missing 0001_init") ||
