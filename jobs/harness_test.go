@@ -49,6 +49,7 @@ type setupOpts struct {
 	secret    string // app_secret; default the simulator's
 	noWorker  bool
 	extra     string // more sources (YAML list items); %[1]s is the simulator URL
+	worker    string // the worker settings (a YAML flow mapping); default below
 }
 
 func setup(t *testing.T, o setupOpts) *bundle {
@@ -62,10 +63,14 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if secret == "" {
 		secret = "sim-dmhub-secret"
 	}
+	worker := o.worker
+	if worker == "" {
+		worker = "{concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}"
+	}
 	yml := fmt.Sprintf(`
 redis: {addr: %q, namespace: %q}
 clickhouse: {addr: [%q], database: %q}
-worker: {concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}
+worker: %s
 sources:
   - name: acme-dmhub
     kind: dmhub
@@ -74,7 +79,7 @@ sources:
     page_size: 50
     credentials: {app_id: sim-dmhub-app, app_secret: %q}
 %s
-%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, secret, o.sourceYML,
+%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, worker, srv.URL, secret, o.sourceYML,
 		strings.ReplaceAll(o.extra, "{{sim}}", srv.URL))
 	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
