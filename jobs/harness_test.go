@@ -50,9 +50,11 @@ type setupOpts struct {
 	noWorker  bool
 	extra     string // more sources (YAML list items); %[1]s is the simulator URL
 	worker    string // the worker settings (a YAML flow mapping); default below
+	rateLimit int    // acme-dmhub's rate_limit; default 500
+	pageSize  int    // acme-dmhub's page_size; default 50
 }
 
-func setup(t *testing.T, o setupOpts) *bundle {
+func setup(t testing.TB, o setupOpts) *bundle {
 	t.Helper()
 	chCfg, wh := warehousetest.ClickHouse(t)
 	rCfg, rdb := warehousetest.Redis(t)
@@ -67,6 +69,14 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if worker == "" {
 		worker = "{concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}"
 	}
+	rate := o.rateLimit
+	if rate == 0 {
+		rate = 500
+	}
+	pageSize := o.pageSize
+	if pageSize == 0 {
+		pageSize = 50
+	}
 	yml := fmt.Sprintf(`
 redis: {addr: %q, namespace: %q}
 clickhouse: {addr: [%q], database: %q}
@@ -75,11 +85,11 @@ sources:
   - name: acme-dmhub
     kind: dmhub
     base_url: %s/dmhub
-    rate_limit: 500
-    page_size: 50
+    rate_limit: %d
+    page_size: %d
     credentials: {app_id: sim-dmhub-app, app_secret: %q}
 %s
-%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, worker, srv.URL, secret, o.sourceYML,
+%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, worker, srv.URL, rate, pageSize, secret, o.sourceYML,
 		strings.ReplaceAll(o.extra, "{{sim}}", srv.URL))
 	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -102,7 +112,7 @@ sources:
 	return b
 }
 
-func (b *bundle) startWorker(t *testing.T) {
+func (b *bundle) startWorker(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
