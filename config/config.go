@@ -68,9 +68,20 @@ type Worker struct {
 	// default 4. The per-source rate limit is the real bound on vendor load.
 	Concurrency int `yaml:"concurrency"`
 	// PagesPerTask bounds the vendor pages one sync task reads before it
-	// loads, checkpoints and hands over to the next task: a crash loses at
-	// most this much work. Default 10.
+	// hands over to the next task (a per-member task also stops after
+	// the task budget). Within a task, rows are loaded and checkpointed
+	// every InsertRows rows, so a crash repeats at most one insert's
+	// worth of pages plus the pages read meanwhile, whatever this is.
+	// Default 500 (10 before loads were grouped by InsertRows).
 	PagesPerTask int `yaml:"pages_per_task"`
+	// InsertRows is how many rows a sync task gathers (over its pages)
+	// before it inserts them into ClickHouse and checkpoints after them;
+	// the task reads its next pages while they load. The last rows of a
+	// task are inserted however few. ClickHouse wants few large inserts
+	// (at least 10k rows, about one per second); each row of the group
+	// is held in memory until its insert ends (about 1-2 KB per member
+	// row), and at most two groups are. Default 10000 (DefaultInsertRows).
+	InsertRows int `yaml:"insert_rows"`
 	// MaxRetry is how often a failing task is retried before it is
 	// archived (dead-lettered); default 8.
 	MaxRetry int `yaml:"max_retry"`

@@ -94,7 +94,7 @@ func TestGoodConfigs(t *testing.T) {
 			if c.Serve.Addr != ":8080" || c.Serve.Token != "" {
 				t.Errorf("serve defaults = %+v", c.Serve)
 			}
-			if w := c.Worker; w.Concurrency != 4 || w.PagesPerTask != 10 || w.MaxRetry != 8 || w.ShutdownTimeout != 30*time.Second {
+			if w := c.Worker; w.Concurrency != 4 || w.PagesPerTask != 500 || w.InsertRows != 10_000 || w.MaxRetry != 8 || w.ShutdownTimeout != 30*time.Second {
 				t.Errorf("worker defaults = %+v", w)
 			}
 			s := c.Sources[0]

@@ -19,6 +19,14 @@ const (
 	DefaultRateLimitBudget = 30 * time.Minute
 	MaxPageSize            = 1000 // vendor rows per page
 	MaxWorkers             = 256  // tasks per worker process
+	// DefaultPagesPerTask is worker.pages_per_task's default.
+	DefaultPagesPerTask = 500
+	// DefaultInsertRows is worker.insert_rows's default: ClickHouse's
+	// advice is inserts of at least 10k rows, about one a second.
+	DefaultInsertRows = 10_000
+	// MaxInsertRows bounds worker.insert_rows (memory: two groups of
+	// rows per running task).
+	MaxInsertRows = 200_000
 )
 
 func (c *Config) setDefaults() {
@@ -46,7 +54,10 @@ func (c *Config) setDefaults() {
 		w.Concurrency = 4
 	}
 	if w.PagesPerTask == 0 {
-		w.PagesPerTask = 10
+		w.PagesPerTask = DefaultPagesPerTask
+	}
+	if w.InsertRows == 0 {
+		w.InsertRows = DefaultInsertRows
 	}
 	if w.MaxRetry == 0 && !c.isSet("worker.max_retry") {
 		w.MaxRetry = 8
@@ -161,6 +172,9 @@ func (c *Config) validate() error {
 	}
 	if w.PagesPerTask < 1 || w.PagesPerTask > 1000 {
 		return c.fieldErr("worker.pages_per_task", "%d is out of range 1..1000", w.PagesPerTask)
+	}
+	if w.InsertRows < 1 || w.InsertRows > MaxInsertRows {
+		return c.fieldErr("worker.insert_rows", "%d is out of range 1..%d", w.InsertRows, MaxInsertRows)
 	}
 	if w.MaxRetry < 0 || w.MaxRetry > 100 {
 		return c.fieldErr("worker.max_retry", "%d is out of range 0..100", w.MaxRetry)

@@ -9,15 +9,17 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/hibiken/asynq"
 
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
-// groupHandler handles sync:stream tasks: it reads one group of pages
-// from the run's checkpointed cursor, loads the rows, and only then
-// advances the checkpoint and enqueues the next group. A crash at any
-// point repeats at most this group, and the load is idempotent
-// (ReplacingMergeTree).
+// groupHandler handles sync:stream tasks: it reads pages from the run's
+// checkpointed cursor and loads their rows in groups (worker.insert_rows),
+// each group checkpointed only after its load, reading on while a group
+// loads (readGroups); its last group enqueues the next task. A crash at
+// any point repeats at most the groups not yet checkpointed, and the load
+// is idempotent (ReplacingMergeTree).
 type groupHandler struct{ e *Engine }
 
 // ProcessTask implements asynq.Handler.
@@ -62,42 +64,164 @@ func (h groupHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	} else if ok {
 		since = json.RawMessage(c.Cursor)
 	}
-	b, err := stream.Fetch(ctx, connectors.Request{Mode: connectors.Mode(p.Mode), Cursor: r.st.Cursor, Since: since,
-		Pages: e.cfg.Worker.PagesPerTask, RunStarted: r.st.StartedAt, Log: loggerFrom(ctx, e.log)})
-	var partial *partialError
-	if errors.As(err, &partial) {
-		// some members finished before one failed: keep them, and let the
-		// retry of this same group start after them
-		if lerr := e.wh.Load(ctx, partial.batch.Rows); lerr != nil {
+	return e.readGroups(ctx, stream, &r, p, since)
+}
+
+// fetchPages is the most pages one Fetch of a task reads: the rows of a
+// Fetch are the unit the task hands to its load stage.
+const fetchPages = 10
+
+// readGroups reads the task's pages from the run's checkpointed cursor
+// and loads them in groups of at least worker.insert_rows rows, each
+// checkpointed right after its load: the task reads its next pages while
+// the previous group loads (one group loading, one filling: memory is
+// bounded by two groups and one Fetch). The checkpoint after a group
+// always covers exactly the rows loaded before it, in order; a crash
+// repeats at most the groups not yet checkpointed, and the load is
+// idempotent (ReplacingMergeTree).
+//
+// The task ends after worker.pages_per_task pages (or Fetch calls), or
+// when the engine's task budget is spent, or with the stream; its last
+// group advances Seq and enqueues the next task (or finishes the run).
+// Groups before it keep Seq: a retry of this task resumes from the last
+// checkpointed cursor.
+func (e *Engine) readGroups(ctx context.Context, stream connectors.Stream, r *run, p SyncPayload, since json.RawMessage) error {
+	log := loggerFrom(ctx, e.log)
+	start := e.now()
+	perTask := e.cfg.Worker.PagesPerTask
+	insertRows := e.cfg.Worker.InsertRows
+	if insertRows <= 0 {
+		insertRows = config.DefaultInsertRows
+	}
+	runStarted := r.st.StartedAt
+	cursor := r.st.Cursor
+	var loading loadStage
+	defer loading.wait() // never leave a load behind (each return path has waited already)
+
+	// flush loads g in the background once the previous group is loaded,
+	// then checkpoints after it: with Seq advanced when it is the task's
+	// last group, and not at all when it ends the run (finish does).
+	flush := func(g connectors.Batch, last bool) error {
+		return loading.start(func() error {
+			if err := e.wh.Load(ctx, g.Rows); err != nil {
+				return err
+			}
+			r.st.add(g)
+			r.st.Cursor = g.Next
+			r.st.Error = ""
+			if last {
+				r.st.Seq++
+			}
+			if g.Done {
+				return nil
+			}
+			return e.save(ctx, r)
+		})
+	}
+	// failed keeps what the task read before a failure (err): the rows
+	// are loaded and checkpointed, with the error, so the retry of this
+	// same task starts after them.
+	failed := func(g connectors.Batch, err error) error {
+		if werr := loading.wait(); werr != nil || g.Next == nil {
 			return err
 		}
-		r.st.add(partial.batch)
-		r.st.Cursor, r.st.Error = partial.batch.Next, partial.err.Error()
-		if serr := e.save(ctx, &r); serr != nil {
-			log.Warn("checkpoint the members finished before a failure", "err", serr)
+		if lerr := e.wh.Load(ctx, g.Rows); lerr != nil {
+			return err
+		}
+		r.st.add(g)
+		r.st.Cursor, r.st.Error = g.Next, err.Error()
+		if serr := e.save(ctx, r); serr != nil {
+			log.Warn("checkpoint what was read before a failure", "err", serr)
 		}
 		return err
 	}
-	if err != nil {
+
+	var g connectors.Batch // the group filling
+	pages, fetches := 0, 0
+	done := false
+	var commit json.RawMessage
+	for {
+		b, err := stream.Fetch(ctx, connectors.Request{Mode: connectors.Mode(p.Mode), Cursor: cursor, Since: since,
+			Pages: min(fetchPages, perTask-pages), RunStarted: runStarted, Log: log})
+		fetches++
+		var partial *partialError
+		if errors.As(err, &partial) {
+			// some members finished before one failed: keep them
+			merge(&g, partial.batch)
+			return failed(g, partial.err)
+		}
+		if err != nil {
+			return failed(g, err)
+		}
+		if b.Fallback {
+			log.Warn("the vendor ignored the requested sort order; this run falls back to a full id-ordered scan")
+		}
+		merge(&g, b)
+		cursor = b.Next
+		pages += b.Pages
+		last := b.Done || pages >= perTask || fetches >= perTask || e.now().Sub(start) >= e.budget
+		if !last && len(g.Rows) < insertRows {
+			continue
+		}
+		if err := flush(g, last); err != nil {
+			return err
+		}
+		g = connectors.Batch{}
+		if last {
+			done, commit = b.Done, b.Commit
+			break
+		}
+	}
+	if err := loading.wait(); err != nil {
 		return err
 	}
-	if b.Fallback {
-		log.Warn("the vendor ignored the requested sort order; this run falls back to a full id-ordered scan")
-	}
-	if err := e.wh.Load(ctx, b.Rows); err != nil {
-		return err
-	}
-	r.st.Seq++
-	r.st.Cursor = b.Next
-	r.st.add(b)
-	r.st.Error = ""
-	if b.Done {
-		return e.finish(ctx, &r, b.Commit)
-	}
-	if err := e.save(ctx, &r); err != nil {
-		return err
+	if done {
+		return e.finish(ctx, r, commit)
 	}
 	return e.enqueue(ctx, SyncPayload{Source: p.Source, Stream: p.Stream, RunID: p.RunID, Mode: p.Mode, Seq: r.st.Seq})
+}
+
+// merge adds batch b, read after the batches in g, to g.
+func merge(g *connectors.Batch, b connectors.Batch) {
+	g.Rows = append(g.Rows, b.Rows...)
+	g.Next, g.Done, g.Commit = b.Next, b.Done, b.Commit
+	g.Pages += b.Pages
+	g.Items += b.Items
+	g.Requests += b.Requests
+	g.Clamped += b.Clamped
+	g.Rejected += b.Rejected
+	g.Fallback = g.Fallback || b.Fallback
+	if b.Total > 0 {
+		g.Total = b.Total
+	}
+}
+
+// loadStage runs a task's loads one at a time, each in the background
+// while the task reads on.
+type loadStage struct {
+	pending chan error // the result of the load in flight; nil when none
+}
+
+// start waits for the load in flight, then starts fn; the error of the
+// load waited for is returned and fn does not start.
+func (s *loadStage) start(fn func() error) error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	ch := make(chan error, 1)
+	go func() { ch <- fn() }()
+	s.pending = ch
+	return nil
+}
+
+// wait waits for the load in flight, if any, and returns its error.
+func (s *loadStage) wait() error {
+	if s.pending == nil {
+		return nil
+	}
+	err := <-s.pending
+	s.pending = nil
+	return err
 }
 
 // add counts a loaded batch into the run's counters.

@@ -51,9 +51,12 @@ type setupOpts struct {
 	extra     string // more sources (YAML list items); %[1]s is the simulator URL
 	top       string // more top-level YAML (e.g. pii_key)
 	shared    bool   // zvcms customers share their DM Hub member's mobile (vendorsim ShareMobiles)
+	worker    string // the worker settings (a YAML flow mapping); default below
+	rateLimit int    // acme-dmhub's rate_limit; default 500
+	pageSize  int    // acme-dmhub's page_size; default 50
 }
 
-func setup(t *testing.T, o setupOpts) *bundle {
+func setup(t testing.TB, o setupOpts) *bundle {
 	t.Helper()
 	chCfg, wh := warehousetest.ClickHouse(t)
 	rCfg, rdb := warehousetest.Redis(t)
@@ -64,20 +67,32 @@ func setup(t *testing.T, o setupOpts) *bundle {
 	if secret == "" {
 		secret = "sim-dmhub-secret"
 	}
+	worker := o.worker
+	if worker == "" {
+		worker = "{concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}"
+	}
+	rate := o.rateLimit
+	if rate == 0 {
+		rate = 500
+	}
+	pageSize := o.pageSize
+	if pageSize == 0 {
+		pageSize = 50
+	}
 	yml := fmt.Sprintf(`
 redis: {addr: %q, namespace: %q}
 clickhouse: {addr: [%q], database: %q}
-worker: {concurrency: 4, pages_per_task: 3, max_retry: 3, shutdown_timeout: 5s}
+worker: %s
 %s
 sources:
   - name: acme-dmhub
     kind: dmhub
     base_url: %s/dmhub
-    rate_limit: 500
-    page_size: 50
+    rate_limit: %d
+    page_size: %d
     credentials: {app_id: sim-dmhub-app, app_secret: %q}
 %s
-%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, o.top, srv.URL, secret, o.sourceYML,
+%s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, worker, o.top, srv.URL, rate, pageSize, secret, o.sourceYML,
 		strings.ReplaceAll(o.extra, "{{sim}}", srv.URL))
 	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -100,7 +115,7 @@ sources:
 	return b
 }
 
-func (b *bundle) startWorker(t *testing.T) {
+func (b *bundle) startWorker(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -15,11 +15,13 @@ import (
 // as JSON in its cursor. It is a wire format (older workers read it):
 // only add fields.
 type RunState struct {
-	// Seq is the number of groups of this run already loaded; the task of
-	// group Seq is the next to run.
+	// Seq is the number of tasks of this run already done (each loads one
+	// or more groups of rows); task Seq is the next to run, or the one
+	// running.
 	Seq int `json:"seq"`
-	// Cursor is the stream's position after group Seq-1 (or after the last
-	// member a per-member task finished).
+	// Cursor is the stream's position after the last group loaded (a
+	// task checkpoints after each of its groups, and a per-member task
+	// after the last member it finished).
 	Cursor    json.RawMessage `json:"cursor,omitempty"`
 	StartedAt time.Time       `json:"started_at"`
 	// Status is warehouse.RunWaiting, RunRunning or RunFailed (a

@@ -28,7 +28,7 @@ type SyncPayload struct {
 	Stream string `json:"stream"`
 	RunID  string `json:"run_id"`
 	Mode   string `json:"mode"`
-	Seq    int    `json:"seq"` // number of groups of this run already loaded
+	Seq    int    `json:"seq"` // number of tasks of this run already done
 }
 
 // FailurePayload is the payload of a run:fail task.

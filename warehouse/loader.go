@@ -11,8 +11,11 @@ import (
 )
 
 var (
-	minDateTime = time.Unix(0, 0)
-	maxDateTime = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
+	// decimalLimit bounds what a Decimal(18, 2) holds: |x| < 10^16.
+	decimalLimit    = decimal.New(1, 16)
+	decimalNegLimit = decimal.New(-1, 16)
+	minDateTime     = time.Unix(0, 0)
+	maxDateTime     = time.Date(2105, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
 // Load inserts rows, one batch per table, with an explicit column list
@@ -38,6 +41,7 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 	ver := uint64(now.UnixNano())
 	byTable := map[string][][]any{}
 	tables := map[string]Table{}
+	stamps := map[string]stampCols{}
 	var order []string
 	privacy := w.privacy.Load()
 	for _, r := range rows {
@@ -50,14 +54,19 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 		// caller's rows stay as they are, so a repeated Load (a Batcher
 		// retrying a failed flush) applies it once, not twice
 		redact(privacy, t, v)
-		stamp(t, v, synced, ver, false)
+		sc, ok := stamps[t.Name]
+		if !ok {
+			sc = stampColsOf(t)
+			stamps[t.Name] = sc
+		}
+		sc.stamp(v, synced, ver, false)
 		if err := checkValues(t, v); err != nil {
 			if t.Name == RejectedRecords.Name {
 				return err
 			}
 			r := misfit(t, v, err)
 			t, v = RejectedRecords, r.Values()
-			stamp(t, v, synced, ver, true)
+			stampColsOf(t).stamp(v, synced, ver, true)
 		}
 		if _, ok := byTable[t.Name]; !ok {
 			order = append(order, t.Name)
@@ -74,30 +83,56 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 	return nil
 }
 
-// stamp sets the synced_at and ver columns of the values v of a row of t
-// (found by name) to synced and ver: always, or only where they are zero.
-func stamp(t Table, v []any, synced time.Time, ver uint64, always bool) {
-	if i := t.Col("synced_at"); i >= 0 {
+// stampCols holds the indexes of a table's synced_at and ver columns
+// (-1: none), found once per table and load rather than once per row.
+type stampCols struct{ synced, ver int }
+
+func stampColsOf(t Table) stampCols { return stampCols{synced: t.Col("synced_at"), ver: t.Col("ver")} }
+
+// stamp sets the synced_at and ver values of v to synced and ver: always,
+// or only where they are zero.
+func (c stampCols) stamp(v []any, synced time.Time, ver uint64, always bool) {
+	if i := c.synced; i >= 0 {
 		if ts, ok := v[i].(time.Time); always || !ok || ts.IsZero() {
 			v[i] = synced
 		}
 	}
-	if i := t.Col("ver"); i >= 0 {
+	if i := c.ver; i >= 0 {
 		if n, ok := v[i].(uint64); always || !ok || n == 0 {
 			v[i] = ver
 		}
 	}
 }
 
+// stamp sets the synced_at and ver columns of the values v of a row of t
+// (found by name) to synced and ver: always, or only where they are zero.
+func stamp(t Table, v []any, synced time.Time, ver uint64, always bool) {
+	stampColsOf(t).stamp(v, synced, ver, always)
+}
+
+// insertBlockRows is how many rows the loader encodes into one Native
+// block before it sends the block on: the INSERT stays one statement (the
+// server squashes its blocks into one part, up to
+// min_insert_block_size_rows), while the client's column buffers stay the
+// size of one block and are reused, instead of growing (and being copied
+// again and again) to the size of the whole insert.
+const insertBlockRows = 2_000
+
 func (w *Warehouse) insert(ctx context.Context, t Table, rows [][]any) error {
 	b, err := w.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s (%s)", w.Q(t.Name), joinCols(t.Columns)))
 	if err != nil {
 		return fmt.Errorf("load %s: %w", t.Name, err)
 	}
-	for _, v := range rows {
+	for i, v := range rows {
 		if err := b.Append(v...); err != nil {
 			_ = b.Abort()
 			return fmt.Errorf("load %s: %w", t.Name, err)
+		}
+		if (i+1)%insertBlockRows == 0 && i+1 < len(rows) {
+			if err := b.Flush(); err != nil {
+				_ = b.Abort()
+				return fmt.Errorf("load %s (%d rows): %w", t.Name, len(rows), err)
+			}
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -183,7 +218,7 @@ func checkValues(t Table, v []any) error {
 		case *time.Time:
 			ts = y
 		case *decimal.Decimal:
-			if y != nil && y.Abs().GreaterThanOrEqual(decimal.New(1, 16)) {
+			if y != nil && (y.Cmp(decimalLimit) >= 0 || y.Cmp(decimalNegLimit) <= 0) {
 				return fmt.Errorf("load %s: column %s: %s does not fit Decimal(18, 2)", t.Name, t.Columns[i], y)
 			}
 		}
