@@ -119,6 +119,9 @@ func scanString(b []byte, i int) (end, bad int) {
 
 // keyText is a key's text ("\u0061" and "a" are the same key).
 func keyText(quoted []byte) string {
+	if len(quoted) < 2 || quoted[len(quoted)-1] != '"' {
+		return string(quoted) // unterminated: the line is invalid JSON anyway
+	}
 	if bytes.IndexByte(quoted, '\\') < 0 {
 		return string(quoted[1 : len(quoted)-1])
 	}

@@ -30,6 +30,8 @@ func TestCheckLine(t *testing.T) {
 		{"a long line", `{"a":"` + strings.Repeat("x", MaxLineBytes) + `"}`, "", "longer than 1048576 bytes"},
 		{"unterminated string", `{"a":"xyz`, "", ""},
 		{"stray closers", `]]]}}}`, "", ""},
+		{"unterminated key (FuzzIntakeLine)", `{"`, "", ""},
+		{"unterminated escaped key", `{"a\\`, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
