@@ -103,7 +103,9 @@ func scanString(b []byte, i int) (end, bad int) {
 	for ; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '\\':
-			i++
+			if i+1 < len(b) && b[i+1] < utf8.RuneSelf {
+				i++ // an escaped ASCII byte; any other is checked next
+			}
 		case c == '"':
 			return i, -1
 		case c >= utf8.RuneSelf:

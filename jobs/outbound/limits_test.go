@@ -22,6 +22,7 @@ func TestCheckLine(t *testing.T) {
 		{"too deep, invalid JSON", strings.Repeat("[", 100000), "", "nested deeper than 32 levels"},
 		{"invalid UTF-8 in a value", "{\"store\":\"s\xff1\"}", "store", "invalid UTF-8 at byte 11"},
 		{"invalid UTF-8 in a key", "{\"ok\":1,\"\xfe\":1}", "ok", "invalid UTF-8 at byte 9"},
+		{"invalid UTF-8 after a backslash (FuzzCheckLine)", "{\"a\":\"\\\xbc\"}", "a", "invalid UTF-8 at byte 7"},
 		{"invalid UTF-8 outside strings", "{\"a\":1}\xff", "a", "invalid UTF-8 at byte 7"},
 		{"a key given twice", `{"orderNo":"A","amount":1,"orderNo":"B"}`, "orderNo", "given twice"},
 		{"a key given twice, escaped", `{"orderNo":"A","\u006frderNo":"B"}`, "orderNo", "given twice"},
