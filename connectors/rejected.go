@@ -2,6 +2,8 @@ package connectors
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 
 	"github.com/goccy/go-json"
 
@@ -55,4 +57,22 @@ func Rejected(rows []warehouse.Row) int {
 		}
 	}
 	return n
+}
+
+// MaxRecordBytes bounds one vendor record (its JSON text). Real records are
+// a few KB; a larger one (a 10 MB field, issue 14) is rejected into
+// rejected_records, with its raw cut to warehouse.MaxRejectedRaw, instead
+// of being decoded and carried through the load several times over.
+const MaxRecordBytes = 1 << 20
+
+// ErrRecordTooLarge is wrapped by CheckRecordSize's error.
+var ErrRecordTooLarge = errors.New("record too large")
+
+// CheckRecordSize returns an error naming kind and the sizes when raw is
+// larger than MaxRecordBytes; every record decoder calls it first.
+func CheckRecordSize(kind string, raw []byte) error {
+	if len(raw) > MaxRecordBytes {
+		return fmt.Errorf("%s of %d bytes is larger than the %d-byte record limit: %w", kind, len(raw), MaxRecordBytes, ErrRecordTooLarge)
+	}
+	return nil
 }

@@ -30,6 +30,20 @@ type Writer interface {
 	Deliver(ctx context.Context, w Write) (Delivery, error)
 }
 
+// AnswerReconciler is implemented by a Writer some of whose kinds (those
+// ReconcilesByAnswer reports true for) reconcile an earlier attempt only by
+// reading the vendor's answer to the resend ("order exists", "already
+// refunded"), with no look-up before sending: for those, Deliver with
+// MaybeApplied sends exactly what Deliver without it sends. The outbound
+// worker then learns whether an earlier attempt may have reached the vendor
+// while the first request is in flight, and when one may have and the call
+// failed, it retries with MaybeApplied instead of reading the failure as
+// final. A Writer that does not implement it is asked nothing: every
+// attempt learns that first.
+type AnswerReconciler interface {
+	ReconcilesByAnswer(kind string) bool
+}
+
 // Prepared is a validated write, ready to be stored.
 type Prepared struct {
 	Body json.RawMessage // what Deliver will send

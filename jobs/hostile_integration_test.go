@@ -1,9 +1,12 @@
 //go:build hostile
 
-// TestHostileVendorPayloads is not part of `make test` yet: it FAILS today
-// (issue 14): a 10 MB field in a per-member read grows the heap past 2 GiB,
-// and a 128 MiB page ends in a permanent error whose run is only failed at
-// the next start. Run it with `make test-hostile`.
+// TestHostileVendorPayloads runs in `make test-hostile`, not in `make test`:
+// its 20 cases take 60-90 s on the 2-core dev box (each case waits out a
+// second, and the simulator builds 128 MiB pages), past the ~30 s a test in
+// `make test` may take. It used to fail (issue 14): a 10 MB field in a
+// per-member read grew the heap past 2 GiB, because every member's record
+// was decoded and held (field, raw and copies) until the load; records over
+// connectors.MaxRecordBytes are now rejected into rejected_records.
 
 package jobs_test
 
@@ -92,7 +95,8 @@ func TestHostileVendorPayloads(t *testing.T) {
 	}{
 		{vendorsim.HostileHugePage, outcome{failedWith: sizeErr}},
 		{vendorsim.HostileEndlessBody, outcome{failedWith: sizeErr}},
-		{vendorsim.HostileHugeField, outcome{failedWith: sizeErr, anyEnd: true}},
+		// a record over connectors.MaxRecordBytes is rejected, the run goes on
+		{vendorsim.HostileHugeField, outcome{failedWith: sizeErr, rejectOK: true}},
 		{vendorsim.HostileWrongTypes, outcome{failedWith: typeErr, rejectOK: true}},
 		// a repeated or endless page may end the read (logged) or the run
 		{vendorsim.HostileEndlessPages, outcome{failedWith: pageErr, anyEnd: true}},

@@ -447,3 +447,49 @@ func TestOutboundConflictAndReplay(t *testing.T) {
 		t.Errorf("cancel applied %d times", n)
 	}
 }
+
+// TestOutboundFreshRunAfterUnrecordedStart: a fresh task (no asynq retry)
+// of a deal whose start marker is already set — an earlier run started
+// and was requeued, e.g. at a worker's shutdown, without recording an
+// outcome — and whose order the vendor already has (that run's request
+// landed) ends succeeded as reconciled, applied once: the 409000 answer to
+// its send is read as "maybe applied earlier" and the next attempt
+// reconciles, whether the marker was set before the send or while it was
+// in flight (connectors.AnswerReconciler).
+func TestOutboundFreshRunAfterUnrecordedStart(t *testing.T) {
+	t.Parallel()
+	b := obSetup(t, vendorsim.DMHubOptions{}, 4, 2*time.Second)
+	m := b.sim.Members()[0].ID
+	w, err := b.engine.NewOutbound(b.rdb).Writers("acme-dmhub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Prepare("deal", []byte(dealLine("U-1", m)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Deliver(context.Background(), connectors.Write{ID: "earlier run", Kind: "deal", Body: p.Body}); err != nil {
+		t.Fatal(err)
+	}
+	id := outbound.WriteID("acme-dmhub", p.Key)
+	marker := fmt.Sprintf("%s:outbound:started:%s:1", b.cfg.Redis.Namespace, id)
+	if err := b.rdb.Set(context.Background(), marker, 1, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.accept(t, "deal", []string{dealLine("U-1", m)})[0].ID; got != id {
+		t.Fatalf("write id %s, want %s", got, id)
+	}
+	e := b.waitSettled(t, 1, time.Minute)[id]
+	if e.State != outbound.StateSucceeded || !strings.Contains(e.LastError, "reconciled") {
+		t.Errorf("deal after an unrecorded start: %s (%s), want succeeded, reconciled", e.State, e.LastError)
+	}
+	n := 0
+	for _, w := range b.sim.Writes() {
+		if w.Kind == "deal" && w.OrderNo == "U-1" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("deal applied %d times", n)
+	}
+}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,8 +19,8 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
 )
 
-// maxPushLine bounds one JSON line of `push`.
-const maxPushLine = 1 << 20
+// pushChunkBytes bounds the bytes of the lines push holds at a time.
+const pushChunkBytes = 8 << 20
 
 func newPushCmd(g *globals) *cobra.Command {
 	var source, file string
@@ -29,6 +31,7 @@ func newPushCmd(g *globals) *cobra.Command {
 			"body, optionally with \"idempotencyKey\"), and enqueue them for a running worker.\n" +
 			"Prints one write id per accepted line (stdout) and one error per rejected line (stderr: line, field,\n" +
 			"cause); nothing is stored for a rejected line, and the exit status is 1 when any line was rejected.\n" +
+			"Lines are read and stored " + fmt.Sprint(outbound.PushChunk) + " at a time, so any number of lines runs in bounded memory.\n" +
 			"KIND: " + strings.Join(dmhub.WriteKinds, ", ") + ". See docs/outbound.md.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,10 +47,6 @@ func newPushCmd(g *globals) *cobra.Command {
 				defer f.Close()
 				in = f
 			}
-			lines, bad, err := readLines(in)
-			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("push: %w", err)}
-			}
 			a, err := g.openMigrated(cmd.Context())
 			if err != nil {
 				return err
@@ -55,16 +54,38 @@ func newPushCmd(g *globals) *cobra.Command {
 			defer a.close()
 			ob := a.engine.NewOutbound(a.rdb)
 			defer ob.Store.Close()
-			res, err := ob.Accept(cmd.Context(), source, args[0], lines)
-			var re *outbound.RequestError
-			if errors.As(err, &re) {
-				return &exitError{code: 2, err: fmt.Errorf("push: %s", re.Msg)}
+			lr := newLineReader(in)
+			var total, rejected int
+			for {
+				lines, bad, rerr := lr.chunk(outbound.PushChunk, pushChunkBytes)
+				// the lines read before a read error are still handled
+				res, err := ob.Accept(cmd.Context(), source, args[0], lines)
+				var re *outbound.RequestError
+				if errors.As(err, &re) {
+					return &exitError{code: 2, err: fmt.Errorf("push: %s", re.Msg)}
+				}
+				if err != nil {
+					from := lr.n
+					if len(lines) > 0 {
+						from = lines[0].N
+					}
+					return fmt.Errorf("push: nothing from line %d on was acknowledged: %w", from, err)
+				}
+				res = append(res, bad...)
+				slices.SortFunc(res, func(a, b outbound.Result) int { return a.Line - b.Line })
+				total += len(res)
+				rejected += printResults(cmd.OutOrStdout(), cmd.ErrOrStderr(), res)
+				if rerr != nil {
+					return &exitError{code: 2, err: fmt.Errorf("push: reading line %d: %w (the lines before it were handled as printed)", lr.n, rerr)}
+				}
+				if lr.eof {
+					break
+				}
 			}
-			if err != nil {
-				return fmt.Errorf("push: nothing was acknowledged: %w", err)
+			if rejected > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("push: %d of %d lines rejected (nothing stored for them)", rejected, total)}
 			}
-			res = append(res, bad...)
-			return printResults(cmd.OutOrStdout(), cmd.ErrOrStderr(), res)
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "", "the configured source to write to (required)")
@@ -73,48 +94,76 @@ func newPushCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// readLines reads JSON Lines, skipping blank lines; a line longer than
-// maxPushLine is rejected by number.
-func readLines(r io.Reader) ([]outbound.Line, []outbound.Result, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var lines []outbound.Line
-	var bad []outbound.Result
-	for n := 1; ; n++ {
-		var buf []byte
-		long := false
-		for {
-			chunk, isPrefix, err := br.ReadLine()
-			if err == io.EOF {
-				if len(buf) > 0 || long {
-					break
-				}
-				return lines, bad, nil
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-			if !long {
-				buf = append(buf, chunk...)
-				if len(buf) > maxPushLine {
-					long, buf = true, nil
-				}
-			}
-			if !isPrefix {
-				break
-			}
+// lineReader reads JSON Lines, numbered from 1, skipping blank lines; a
+// line longer than outbound.MaxLineBytes is rejected by number without
+// being held in memory.
+type lineReader struct {
+	br  *bufio.Reader
+	n   int  // the number of the last line read
+	eof bool // the input is exhausted
+}
+
+func newLineReader(r io.Reader) *lineReader { return &lineReader{br: bufio.NewReaderSize(r, 64<<10)} }
+
+// chunk reads up to maxLines lines (accepted or rejected) and about
+// maxBytes bytes of them.
+func (lr *lineReader) chunk(maxLines, maxBytes int) (lines []outbound.Line, bad []outbound.Result, err error) {
+	size := 0
+	for !lr.eof && len(lines)+len(bad) < maxLines && size < maxBytes {
+		buf, long, err := lr.line()
+		if err != nil {
+			return lines, bad, err
 		}
 		switch {
-		case long:
-			bad = append(bad, outbound.Result{Line: n, Error: fmt.Sprintf("longer than %d bytes", maxPushLine)})
-		case len(strings.TrimSpace(string(buf))) > 0:
-			lines = append(lines, outbound.Line{N: n, Body: buf})
+		case long > 0:
+			bad = append(bad, outbound.Result{Line: lr.n,
+				Error: fmt.Sprintf("line of %d bytes is longer than %d bytes", long, outbound.MaxLineBytes)})
+		case len(bytes.TrimSpace(buf)) > 0:
+			lines = append(lines, outbound.Line{N: lr.n, Body: buf})
+			size += len(buf)
 		}
 	}
+	return lines, bad, nil
+}
+
+// line reads the next line; long is its length when it is longer than
+// outbound.MaxLineBytes (buf is then nil).
+func (lr *lineReader) line() (buf []byte, long int, err error) {
+	read := false
+	for {
+		chunk, isPrefix, err := lr.br.ReadLine()
+		if err == io.EOF {
+			lr.eof = true
+			if read {
+				break
+			}
+			return nil, 0, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		if !read {
+			lr.n++
+			read = true
+		}
+		switch {
+		case long > 0:
+			long += len(chunk)
+		case len(buf)+len(chunk) > outbound.MaxLineBytes:
+			long, buf = len(buf)+len(chunk), nil
+		default:
+			buf = append(buf, chunk...)
+		}
+		if !isPrefix {
+			break
+		}
+	}
+	return buf, long, nil
 }
 
 // printResults prints ids on out and errors on errw, in line order; it
-// returns an exit error when any line was rejected.
-func printResults(out, errw io.Writer, res []outbound.Result) error {
+// returns the number of rejected lines.
+func printResults(out, errw io.Writer, res []outbound.Result) int {
 	rejected := 0
 	for _, r := range res {
 		switch {
@@ -131,10 +180,7 @@ func printResults(out, errw io.Writer, res []outbound.Result) error {
 			fmt.Fprintf(errw, "line %d: %s\n", r.Line, r.Error)
 		}
 	}
-	if rejected > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("push: %d of %d lines rejected (nothing stored for them)", rejected, len(res))}
-	}
-	return nil
+	return rejected
 }
 
 func newPushListCmd(g *globals) *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"github.com/goccy/go-json"
 	"github.com/shopspring/decimal"
 
+	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -70,6 +71,9 @@ func decodeMember(source string, raw []byte) (warehouse.Member, error) {
 
 // decodeMemberLevel is decodeMember, also returning the level as sent.
 func decodeMemberLevel(source string, raw []byte) (warehouse.Member, level, error) {
+	if err := connectors.CheckRecordSize("member", raw); err != nil {
+		return warehouse.Member{}, level{}, err
+	}
 	var (
 		id                                lenient.String
 		name, mobile, email, gender, bday lenient.String

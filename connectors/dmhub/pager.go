@@ -192,6 +192,9 @@ type field struct {
 // object compacted, for raw. kind names the record in errors, with its id
 // when the first field is the record's id and decoded.
 func decodeObject(kind string, raw []byte, fields ...field) (string, error) {
+	if err := connectors.CheckRecordSize(kind, raw); err != nil {
+		return "", err
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return "", fmt.Errorf("%s is not a JSON object: %s", kind, lenient.Clip(string(raw)))

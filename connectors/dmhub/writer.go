@@ -481,6 +481,13 @@ func (k *Connector) Deliver(ctx context.Context, w connectors.Write) (connectors
 	return connectors.Delivery{Response: resp}, nil
 }
 
+// ReconcilesByAnswer implements connectors.AnswerReconciler: every kind
+// but points reconciles by the vendor's answer to the resend (alreadyDone);
+// a points change is looked up in the member's points log before sending.
+func (k *Connector) ReconcilesByAnswer(kind string) bool {
+	return kind != KindPoints && writePaths[kind] != ""
+}
+
 // alreadyDone reports whether a retried write's business error means an
 // earlier attempt was applied. DM Hub answers every such case with the
 // generic 409000 (vendor-api.md §1.3); only a retry may read it so: on a

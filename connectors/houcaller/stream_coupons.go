@@ -62,6 +62,10 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 			rows = append(rows, connectors.Reject(source, "coupons", raw, fmt.Errorf("list[%d]: %w", i, err), "id", "cpnId", "cpnid"))
 		}
 		var d couponDef
+		if err := connectors.CheckRecordSize("coupon", raw); err != nil {
+			reject(err)
+			continue
+		}
 		if err := json.Unmarshal(raw, &d); err != nil {
 			reject(err)
 			continue

@@ -125,6 +125,9 @@ func decodeMemberCoupons(source, member string, data json.RawMessage) ([]warehou
 }
 
 func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
+	if err := connectors.CheckRecordSize("coupon item", raw); err != nil {
+		return warehouse.MemberCoupon{}, err
+	}
 	var it couponItem
 	if err := json.Unmarshal(raw, &it); err != nil {
 		return warehouse.MemberCoupon{}, err

@@ -74,6 +74,9 @@ func decodeCoupons(source, stream, member string, list []json.RawMessage) []ware
 // in China time. zvcms sends no redemption time, so redeemed_at stays
 // empty; start_date/end_date are filled only for date-only values.
 func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
+	if err := connectors.CheckRecordSize("coupon", raw); err != nil {
+		return warehouse.MemberCoupon{}, err
+	}
 	var it couponItem
 	if err := json.Unmarshal(raw, &it); err != nil {
 		return warehouse.MemberCoupon{}, err

@@ -202,6 +202,11 @@ func decodeAllCustomerInfo(source, key string, data json.RawMessage) (allInfoPag
 
 // decodeMemberInfo maps the member fields of an allCustomerInfo page.
 func decodeMemberInfo(source, key string, d []byte, fields map[string]json.RawMessage) (warehouse.Member, error) {
+	// the coupon lists ride along in data (and in raw) and are bounded by
+	// their own records' checks; the profile itself must be a record's size
+	if n := len(d) - len(fields["couponList"]) - len(fields["coupons"]); n > connectors.MaxRecordBytes {
+		return warehouse.Member{}, connectors.CheckRecordSize("member profile", d[:n])
+	}
 	var info allCustomerInfo
 	if err := json.Unmarshal(d, &info); err != nil {
 		return warehouse.Member{}, fmt.Errorf("data: %w", err)

@@ -69,12 +69,34 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		np.Resumed = resumed
 		p = np
 	}
-	first, err := o.mark(ctx, p.WriteID, p.Ver)
-	if err != nil {
-		return retryLater("outbound %s: start marker: %v", p.WriteID, err)
+	w, werr := o.Writers(p.Source)
+	// A fresh write of a kind reconciled by the vendor's answer sets its
+	// start marker while its request is in flight (one Redis round trip
+	// off the path of every write): the marker's answer is only needed to
+	// read a failure, see below. Any other run sets it before sending.
+	overlap := false
+	if ar, ok := w.(connectors.AnswerReconciler); ok && werr == nil && fresh && !p.Ordered {
+		overlap = ar.ReconcilesByAnswer(p.Kind)
 	}
-	if !first || p.Resumed {
-		p.MaybeApplied = true
+	type marked struct {
+		first bool
+		err   error
+	}
+	var markDone chan marked
+	if overlap {
+		markDone = make(chan marked, 1)
+		go func() {
+			first, err := o.mark(ctx, p.WriteID, p.Ver)
+			markDone <- marked{first, err}
+		}()
+	} else {
+		first, err := o.mark(ctx, p.WriteID, p.Ver)
+		if err != nil {
+			return retryLater("outbound %s: start marker: %v", p.WriteID, err)
+		}
+		if !first || p.Resumed {
+			p.MaybeApplied = true
+		}
 	}
 
 	if p.Ordered {
@@ -82,12 +104,20 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	w, err := o.Writers(p.Source)
-	if err != nil {
-		return o.finish(ctx, &p, EventDead, StateDead, err.Error(), "", false)
+	if werr != nil {
+		return o.finish(ctx, &p, EventDead, StateDead, werr.Error(), "", false)
 	}
 	p.Attempts++
 	res, derr := w.Deliver(ctx, connectors.Write{ID: p.WriteID, Kind: p.Kind, Body: p.Body, MaybeApplied: p.MaybeApplied})
+	// maybeEarlier: the marker says another run started after the write's
+	// last recorded transition (or cannot tell), so this call may have
+	// followed an attempt that reached the vendor: a failure (e.g. "order
+	// exists") is then not final; the next attempt reconciles.
+	maybeEarlier := false
+	if overlap {
+		m := <-markDone
+		maybeEarlier = m.err != nil || !m.first
+	}
 	// Record the outcome even when the worker is stopping.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -98,7 +128,7 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		return o.finish(rctx, &p, EventSucceeded, StateSucceeded, note, string(res.Response), true)
 	}
-	unknown := errors.Is(derr, connectors.ErrOutcomeUnknown)
+	unknown := errors.Is(derr, connectors.ErrOutcomeUnknown) || maybeEarlier
 	if unknown {
 		p.MaybeApplied = true
 	}

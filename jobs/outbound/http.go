@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 type HTTP struct {
 	O       *Outbound
 	MaxBody int64
+
+	// accept replaces O.Accept in tests (nil: O.Accept).
+	accept func(ctx context.Context, source, kind string, lines []Line) ([]Result, error)
 }
 
 // Routes registers the API on mux.
@@ -101,7 +105,15 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "empty body: send one JSON object or JSON Lines")
 		return
 	}
-	res, err := h.O.Accept(r.Context(), r.PathValue("source"), r.PathValue("kind"), lines)
+	if len(lines) > MaxLinesPerRequest {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d lines: at most %d per request, split it", len(lines), MaxLinesPerRequest))
+		return
+	}
+	accept := h.O.Accept
+	if h.accept != nil {
+		accept = h.accept
+	}
+	res, err := accept(r.Context(), r.PathValue("source"), r.PathValue("kind"), lines)
 	var re *RequestError
 	switch {
 	case errors.As(err, &re):

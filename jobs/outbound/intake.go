@@ -46,27 +46,48 @@ const IdempotencyKeyField = "idempotencyKey"
 // this request was acknowledged (lines already stored by an earlier try
 // are found again by their keys).
 func (o *Outbound) Accept(ctx context.Context, source, kind string, lines []Line) ([]Result, error) {
+	results, todo, err := o.validate(source, kind, lines)
+	if err != nil || len(todo) == 0 {
+		return results, err
+	}
+	return o.store(ctx, source, results, todo)
+}
+
+// accepted is a valid line of an intake request: its index among the
+// lines and its write.
+type accepted struct {
+	i int
+	p payload
+}
+
+// validate checks every line of an intake request, without storing
+// anything: the results of the rejected lines, and the valid writes (the
+// first of each idempotency key) with their ids set in results.
+func (o *Outbound) validate(source, kind string, lines []Line) ([]Result, []accepted, error) {
 	w, err := o.Writers(source)
 	if err != nil {
-		return nil, &RequestError{Msg: err.Error()}
+		return nil, nil, &RequestError{Msg: err.Error()}
 	}
 	if _, err := w.Prepare(kind, json.RawMessage(`{}`), ""); err != nil {
 		var fe *connectors.FieldError
 		if errors.As(err, &fe) && fe.Field == "kind" {
-			return nil, &RequestError{Msg: fe.Cause}
+			return nil, nil, &RequestError{Msg: fe.Cause}
 		}
 	}
 	results := make([]Result, len(lines))
-	type accepted struct {
-		i int
-		p payload
-	}
 	var todo []accepted
 	byID := map[string]int{} // write id → index in todo
 	for i, l := range lines {
 		results[i].Line = l.N
-		body, key, err := splitKey(l.Body)
-		var prep connectors.Prepared
+		err := CheckLine(l.Body)
+		var (
+			body json.RawMessage
+			key  string
+			prep connectors.Prepared
+		)
+		if err == nil {
+			body, key, err = splitKey(l.Body)
+		}
 		if err == nil {
 			prep, err = w.Prepare(kind, body, key)
 		}
@@ -89,9 +110,12 @@ func (o *Outbound) Accept(ctx context.Context, source, kind string, lines []Line
 		todo = append(todo, accepted{i: i, p: payload{Source: source, WriteID: id, Kind: kind, Key: prep.Key,
 			OrderNo: prep.OrderNo, Opens: prep.Opens, Ordered: prep.OrderNo != "" && !prep.Opens, Body: prep.Body}})
 	}
-	if len(todo) == 0 {
-		return results, nil
-	}
+	return results, todo, nil
+}
+
+// store stores the valid writes of an intake request that are new (by
+// write id), durably, then enqueues them.
+func (o *Outbound) store(ctx context.Context, source string, results []Result, todo []accepted) ([]Result, error) {
 	ids := make([]string, 0, len(todo))
 	var opening []string
 	for _, a := range todo {
