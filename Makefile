@@ -30,7 +30,7 @@ GO_FILES = find . \( -name .git -o -name .data -o -name bin -o -name vendor -o -
 
 .PHONY: help
 help: ## list the targets (default)
-	@echo "usage: make TARGET [FUZZTIME=10s] [COUNT=5] [BENCH=.]"
+	@echo "usage: make TARGET [FUZZTIME=10s] [COUNT=5] [BENCH=.] [BENCH_FORM=full|quick]"
 	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z0-9_-]+:.*?## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
@@ -95,8 +95,18 @@ fuzz-short: ## run every Fuzz target for FUZZTIME (default 10s), one at a time
 	done <<<"$$pkgs"; \
 	echo "fuzz-short: $$n fuzz target(s) run"
 
+# `make bench` passes BENCH_FORM (full | quick) and the BENCH_* scale knobs
+# of deploy/dev/bench.sh through the environment.
+BENCH_FORM ?= full
+export BENCH_FORM
+
 .PHONY: bench
-bench: ## benchmarks, COUNT runs each (default 5), BENCH regexp (default .), services started
+bench: ## THE benchmark run: every figure of docs/benchmarks.md vs its baseline, rewrites it (BENCH_FORM=quick: minutes)
+	$(SERVICES) up
+	$(WITH_SERVICES) deploy/dev/bench.sh
+
+.PHONY: gobench
+gobench: ## plain go benchmarks, COUNT runs each (default 5), BENCH regexp (default .), services started
 	$(SERVICES) up
 	$(WITH_SERVICES) $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./...
 

@@ -171,6 +171,14 @@ type HoucallerOptions struct {
 	// PointsMonths is how many months before the current one a full
 	// points sync starts (the API takes one month per query); default 24.
 	PointsMonths int `yaml:"points_months"`
+	// PointsEmptyMonths bounds a full points read: it walks back from the
+	// current month and stops after this many consecutive months without
+	// a record (default 3), so a member with 3 months of history costs 6
+	// requests instead of points_months + 1. A member whose history is
+	// older than a gap of this many empty months loses that older history
+	// on a full read; raise it (or set it negative: never stop, read all
+	// points_months) to keep it.
+	PointsEmptyMonths int `yaml:"points_empty_months"`
 	// MonthFormat is the Go time layout of the points `month` parameter,
 	// which the vendor documents only as a string; default "2006-01".
 	MonthFormat string `yaml:"month_format"`
@@ -187,8 +195,10 @@ const (
 	HoucallerKeyMemberID         = "memberId"
 	HoucallerKeyPlatformID       = "platformId"
 	DefaultHoucallerPointsMonths = 24
-	DefaultHoucallerMonthFormat  = "2006-01"
-	MaxHoucallerPointsMonths     = 120
+	// DefaultHoucallerPointsEmptyMonths is houcaller.points_empty_months.
+	DefaultHoucallerPointsEmptyMonths = 3
+	DefaultHoucallerMonthFormat       = "2006-01"
+	MaxHoucallerPointsMonths          = 120
 )
 
 // Credentials of a source; which fields apply depends on the kind.

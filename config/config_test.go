@@ -72,7 +72,7 @@ func TestGoodConfigs(t *testing.T) {
 			if h.MemberKeys == nil || h.MemberKeys.FromSource != "acme-dmhub" || h.MemberKeys.Field != "c_houcaller_id" {
 				t.Errorf("member_keys = %+v", h.MemberKeys)
 			}
-			if o := h.Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "memberId", PointsMonths: 24, MonthFormat: "2006-01"}) {
+			if o := h.Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "memberId", PointsMonths: 24, PointsEmptyMonths: 3, MonthFormat: "2006-01"}) {
 				t.Errorf("houcaller defaults = %+v", o)
 			}
 			if c.Sources[0].Houcaller != nil || c.Sources[2].Houcaller != nil {
@@ -112,7 +112,7 @@ func TestGoodConfigs(t *testing.T) {
 			}
 		}},
 		{"houcaller-options.yaml", func(t *testing.T, c *Config) {
-			if o := c.Sources[0].Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "platformId", PointsMonths: 6, MonthFormat: "200601"}) {
+			if o := c.Sources[0].Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "platformId", PointsMonths: 6, PointsEmptyMonths: -1, MonthFormat: "200601"}) {
 				t.Errorf("houcaller = %+v", o)
 			}
 		}},

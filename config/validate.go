@@ -110,6 +110,9 @@ func (c *Config) setDefaults() {
 			if s.Houcaller.PointsMonths == 0 {
 				s.Houcaller.PointsMonths = DefaultHoucallerPointsMonths
 			}
+			if s.Houcaller.PointsEmptyMonths == 0 {
+				s.Houcaller.PointsEmptyMonths = DefaultHoucallerPointsEmptyMonths
+			}
 			if s.Houcaller.MonthFormat == "" {
 				s.Houcaller.MonthFormat = DefaultHoucallerMonthFormat
 			}
@@ -368,6 +371,9 @@ func (c *Config) validateHoucaller(p string, s *Source) error {
 		return c.fieldErr(p+".houcaller.member_key_as", "%q is neither %s nor %s", h.MemberKeyAs, HoucallerKeyMemberID, HoucallerKeyPlatformID)
 	case h.PointsMonths < 1 || h.PointsMonths > MaxHoucallerPointsMonths:
 		return c.fieldErr(p+".houcaller.points_months", "%d is out of range 1..%d", h.PointsMonths, MaxHoucallerPointsMonths)
+	case h.PointsEmptyMonths > MaxHoucallerPointsMonths:
+		return c.fieldErr(p+".houcaller.points_empty_months", "%d is out of range 1..%d (negative: never stop early)",
+			h.PointsEmptyMonths, MaxHoucallerPointsMonths)
 	}
 	probe := time.Date(2019, time.October, 1, 0, 0, 0, 0, time.UTC)
 	back, err := time.Parse(h.MonthFormat, probe.Format(h.MonthFormat))

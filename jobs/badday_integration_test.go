@@ -149,7 +149,7 @@ sources:
     rate_limit: %[6]d
     backfill_share: 1
     timeout: %[7]s
-    houcaller: {points_months: %[8]d}
+    houcaller: {points_months: %[8]d, points_empty_months: -1}   # every month: the tables must equal the simulator
     credentials: {channel: hkl-test, des_key: hklsim01}
     member_keys: {from_source: acme-dmhub, field: c_houcaller_id}
   - name: acme-zvcms

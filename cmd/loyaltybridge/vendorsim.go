@@ -25,6 +25,7 @@ type simFlags struct {
 	hostile    string
 	rateLimit  float64
 	ignoreSort bool
+	hcHistory  int
 }
 
 func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
@@ -42,6 +43,8 @@ func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().DurationVar(&f.tokenTTL, "token-ttl", 7200*time.Second, "DM Hub access-token lifetime (expires_in)")
 	cmd.Flags().Float64Var(&f.rateLimit, "rate-limit", 0, "requests per second per app before HTTP 429 (0 = unlimited)")
 	cmd.Flags().BoolVar(&f.ignoreSort, "ignore-sort", false, "DM Hub ignores sidx/sord on the member list")
+	cmd.Flags().IntVar(&f.hcHistory, "houcaller-history-months", 12,
+		"Houcaller points history spans this many months up to now, like a live tenant (0: the fixed 2024-01..2025-12)")
 }
 
 // options builds the simulator options; validate must have passed.
@@ -53,8 +56,9 @@ func (f *simFlags) options() vendorsim.ServerOptions {
 		Seed: f.seed, Members: f.members,
 		DMHub: vendorsim.DMHubOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit,
 			IgnoreSort: f.ignoreSort, TokenTTL: f.tokenTTL, Hostile: hostile},
-		Houcaller: vendorsim.HoucallerOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
-		Zvcms:     vendorsim.ZvcmsOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
+		Houcaller: vendorsim.HoucallerOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile,
+			RecentMonths: f.hcHistory},
+		Zvcms: vendorsim.ZvcmsOptions{Latency: f.latency, ErrorRate: f.errorRate, Faults: mix, RateLimit: f.rateLimit, Hostile: hostile},
 	}
 }
 
@@ -76,6 +80,9 @@ func (f *simFlags) validate() error {
 	}
 	if f.tokenTTL < time.Second {
 		return &exitError{code: 2, err: fmt.Errorf("--token-ttl %s must be at least 1s (expires_in is whole seconds)", f.tokenTTL)}
+	}
+	if f.hcHistory < 0 || f.hcHistory > 120 {
+		return &exitError{code: 2, err: fmt.Errorf("--houcaller-history-months %d is out of range 0..120", f.hcHistory)}
 	}
 	if f.rateLimit < 0 {
 		return &exitError{code: 2, err: fmt.Errorf("--rate-limit %v must not be negative", f.rateLimit)}

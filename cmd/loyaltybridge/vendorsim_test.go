@@ -22,7 +22,7 @@ func TestVendorsimFaultFlags(t *testing.T) {
 	}{
 		{args: nil, check: func(t *testing.T, o vendorsim.ServerOptions) {
 			if !maps.Equal(o.DMHub.Faults.Weights, vendorsim.DefaultFaultWeights()) || o.Zvcms.Faults.Hang != vendorsim.DefaultHang ||
-				o.DMHub.TokenTTL != 7200*time.Second || o.Houcaller.Hostile != "" || o.DMHub.ErrorRate != 0 {
+				o.DMHub.TokenTTL != 7200*time.Second || o.Houcaller.Hostile != "" || o.DMHub.ErrorRate != 0 || o.Houcaller.RecentMonths != 12 {
 				t.Errorf("defaults: %+v", o.DMHub)
 			}
 		}},
@@ -52,6 +52,12 @@ func TestVendorsimFaultFlags(t *testing.T) {
 		{args: []string{"--hang", "0s"}, wantErr: "--hang 0s must be positive"},
 		{args: []string{"--token-ttl", "500ms"}, wantErr: "--token-ttl 500ms must be at least 1s"},
 		{args: []string{"--error-rate", "1.5"}, wantErr: "--error-rate 1.5 is out of range"},
+		{args: []string{"--houcaller-history-months", "0"}, check: func(t *testing.T, o vendorsim.ServerOptions) {
+			if o.Houcaller.RecentMonths != 0 {
+				t.Errorf("houcaller history %d months, want the fixed one (0)", o.Houcaller.RecentMonths)
+			}
+		}},
+		{args: []string{"--houcaller-history-months", "-1"}, wantErr: "--houcaller-history-months -1 is out of range 0..120"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -3,6 +3,7 @@ package houcaller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -259,40 +260,57 @@ func TestTimestampFollowsTheClock(t *testing.T) {
 }
 
 // TestFactoryAppliesTheHoucallerBlock: the config's houcaller block reaches
-// the requests: the key field, the month format and the months back.
+// the requests: the key field, the month format, the months back and the
+// empty-month stop.
 func TestFactoryAppliesTheHoucallerBlock(t *testing.T) {
 	t.Parallel()
-	url, fv := pointsVendor(t)
-	src := testSourceConfig(url, testKey)
-	src.Houcaller = &config.HoucallerOptions{MemberKeyAs: config.HoucallerKeyPlatformID, PointsMonths: 1, MonthFormat: "200601"}
-	now := func() time.Time { return time.Date(2024, 3, 10, 1, 0, 0, 0, time.UTC) }
-	conn, err := Factory(src, connectors.Deps{Now: now})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		months, emptyStop int
+		want              string
+	}{
+		// every month is empty (the fake serves "2024-02" only); one
+		// month back ends the read, the empty months do not
+		{1, -1, "openId 202403,openId 202402"},
+		// 24 months back, but the first empty month ends the read
+		{24, 1, "openId 202403"},
 	}
-	st, err := conn.Stream(StreamPoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for req := (connectors.Request{Mode: connectors.Full, Partition: "oEv-It", Pages: 10}); ; {
-		b, err := st.Fetch(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.Done {
-			break
-		}
-		req.Cursor = b.Next
-	}
-	var got []string
-	for _, c := range fv.Calls() {
-		var p scoParam
-		if err := json.Unmarshal([]byte(c.Param), &p); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, p.QueryType+" "+p.Month)
-	}
-	if s := strings.Join(got, ","); !strings.HasPrefix(s, "openId 202402,") || !strings.HasSuffix(s, "openId 202403") {
-		t.Fatalf("requests %s; want openId queries for 202402 then 202403", s)
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("months=%d,empty=%d", tt.months, tt.emptyStop), func(t *testing.T) {
+			t.Parallel()
+			url, fv := pointsVendor(t)
+			src := testSourceConfig(url, testKey)
+			src.Houcaller = &config.HoucallerOptions{MemberKeyAs: config.HoucallerKeyPlatformID, PointsMonths: tt.months,
+				PointsEmptyMonths: tt.emptyStop, MonthFormat: "200601"}
+			now := func() time.Time { return time.Date(2024, 3, 10, 1, 0, 0, 0, time.UTC) }
+			conn, err := Factory(src, connectors.Deps{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := conn.Stream(StreamPoints)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for req := (connectors.Request{Mode: connectors.Full, Partition: "oEv-It", Pages: 10}); ; {
+				b, err := st.Fetch(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.Done {
+					break
+				}
+				req.Cursor = b.Next
+			}
+			var got []string
+			for _, c := range fv.Calls() {
+				var p scoParam
+				if err := json.Unmarshal([]byte(c.Param), &p); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, p.QueryType+" "+p.Month)
+			}
+			if s := strings.Join(got, ","); s != tt.want {
+				t.Fatalf("requests %s; want %s", s, tt.want)
+			}
+		})
 	}
 }

@@ -39,6 +39,10 @@ const DefaultPageSize = 100
 // points sync starts (config houcaller.points_months).
 const DefaultMonthsBack = config.DefaultHoucallerPointsMonths
 
+// DefaultEmptyMonthsStop is how many consecutive empty months end a full
+// points read (config houcaller.points_empty_months).
+const DefaultEmptyMonthsStop = config.DefaultHoucallerPointsEmptyMonths
+
 // DefaultMonthLayout is the Go layout of the `month` parameter of
 // queryMemberScoRecordForShop (config houcaller.month_format). The vendor
 // documents the field only as "查询月份" (String); "2006-01" is an
@@ -49,6 +53,7 @@ type options struct {
 	key         KeyField
 	now         func() time.Time
 	monthsBack  int
+	emptyStop   int
 	monthLayout string
 }
 
@@ -65,6 +70,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithMonthsBack sets how many months before the current one a full
 // points sync starts (default DefaultMonthsBack).
 func WithMonthsBack(n int) Option { return func(o *options) { o.monthsBack = n } }
+
+// WithEmptyMonthsStop makes a full points read stop going back after n
+// consecutive months without a record (n <= 0: never; default
+// DefaultEmptyMonthsStop).
+func WithEmptyMonthsStop(n int) Option { return func(o *options) { o.emptyStop = n } }
 
 // WithMonthLayout sets the Go time layout of the points `month`
 // parameter (default DefaultMonthLayout, e.g. "200601" for 202405).
@@ -88,7 +98,8 @@ type Connector struct {
 // source's rate limiter and timeout; the DES key and IV are added to its
 // scrub list. Configuration errors name the source, never the key.
 func New(src *config.Source, hc *httpapi.Client, opts ...Option) (*Connector, error) {
-	o := options{key: KeyMemberID, now: time.Now, monthsBack: DefaultMonthsBack, monthLayout: DefaultMonthLayout}
+	o := options{key: KeyMemberID, now: time.Now, monthsBack: DefaultMonthsBack, emptyStop: DefaultEmptyMonthsStop,
+		monthLayout: DefaultMonthLayout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -122,7 +133,7 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		return &memberCouponsStream{c: k.c, source: k.src, key: k.opts.key}, nil
 	case StreamPoints:
 		return &pointsStream{c: k.c, source: k.src, key: k.opts.key, now: k.opts.now,
-			monthsBack: k.opts.monthsBack, layout: k.opts.monthLayout, pageSize: k.pageSize}, nil
+			monthsBack: k.opts.monthsBack, emptyStop: k.opts.emptyStop, layout: k.opts.monthLayout, pageSize: k.pageSize}, nil
 	case StreamCoupons:
 		return &couponsStream{c: k.c, source: k.src}, nil
 	}

@@ -16,7 +16,10 @@
 //     listCpnItemByMember, one unpaged request → member_coupons rows.
 //   - points: per member; queryMemberScoRecordForShop month by month,
 //     page{offset, limit} until page.next is false → points_ledger rows.
-//     Cursor PointsCursor{month, offset, until}; commit PointsSince{month}.
+//     A full read walks back from the current month and stops after
+//     houcaller.points_empty_months (default 3) empty months in a row.
+//     Cursor PointsCursor{month, offset, until[, from, empty]}; commit
+//     PointsSince{month}.
 //   - coupons: source-wide; listCpnForShop with param `{}` → coupons rows.
 //
 // A member that the vendor says does not exist is a Permanent error for
@@ -61,7 +64,9 @@
 //   - Points month: the `month` parameter's format is undocumented
 //     ("查询月份", String); "2006-01" (e.g. 2024-05) by default, config
 //     houcaller.month_format (WithMonthLayout) to change it; a full run
-//     starts houcaller.points_months (default 24) months back. offset is a
+//     goes back at most houcaller.points_months (default 24) months, and
+//     stops after houcaller.points_empty_months (WithEmptyMonthsStop,
+//     default 3; negative: never) empty months in a row. offset is a
 //     row offset ("起始位置") and
 //     limit the source's page_size, both sent as strings as typed.
 //     page.pages, when sent, also ends a month; without page, a short page

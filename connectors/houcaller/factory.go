@@ -15,7 +15,8 @@ func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, er
 		opts = append(opts, WithClock(deps.Now))
 	}
 	if h := src.Houcaller; h != nil {
-		opts = append(opts, WithKeyField(KeyField(h.MemberKeyAs)), WithMonthsBack(h.PointsMonths), WithMonthLayout(h.MonthFormat))
+		opts = append(opts, WithKeyField(KeyField(h.MemberKeyAs)), WithMonthsBack(h.PointsMonths),
+			WithEmptyMonthsStop(h.PointsEmptyMonths), WithMonthLayout(h.MonthFormat))
 	}
 	k, err := New(src, hc, opts...)
 	if err != nil {

@@ -20,19 +20,24 @@ import (
 // month by month, and pages each month with page{offset, limit} until
 // page.next is false.
 //
-// Full mode starts monthsBack months before the current China-local month;
-// Incremental starts one month before the committed month (records booked
-// late into the previous month are re-read; loads are idempotent), or like
-// Full when nothing is committed. The run ends after the month that was
-// current when it started, and commits that month. The window is fixed in
-// the cursor by the run's first Fetch, so later replays read the same
-// months.
+// Full mode (and Incremental with nothing committed) walks back from the
+// current China-local month towards monthsBack months before it, and stops
+// early after emptyStop consecutive months without a record (0: never):
+// a member with three months of history costs 3 + emptyStop requests, not
+// monthsBack + 1. The price: history older than a gap of emptyStop empty
+// months is not read on a full run (houcaller.points_empty_months).
+// Incremental walks forward from one month before the committed month
+// (records booked late into the previous month are re-read; loads are
+// idempotent) to the current one. Either way the run commits the month
+// that was current when it started. The window is fixed in the cursor by
+// the run's first Fetch, so later replays read the same months.
 type pointsStream struct {
 	c          *Client
 	source     string
 	key        KeyField
 	now        func() time.Time
 	monthsBack int
+	emptyStop  int
 	layout     string
 	pageSize   int
 }
@@ -41,11 +46,14 @@ var _ connectors.Stream = (*pointsStream)(nil)
 
 // PointsCursor is the position of a points run: the month being read
 // ("YYYY-MM", China time), the row offset inside it, and the last month of
-// the run.
+// the run. A backward run (From set) reads from Until down to From, and
+// Empty counts the consecutive empty months it has just read.
 type PointsCursor struct {
 	Month  string `json:"month"`
 	Offset int    `json:"offset"`
 	Until  string `json:"until"`
+	From   string `json:"from,omitempty"`
+	Empty  int    `json:"empty,omitempty"`
 }
 
 // PointsSince is the committed cursor of the points stream: the last
@@ -92,6 +100,8 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 	}
 	month, _ := time.Parse(monthKey, cur.Month)
 	until, _ := time.Parse(monthKey, cur.Until)
+	back := cur.From != ""
+	from, _ := time.Parse(monthKey, cur.From)
 	fallback := ""
 	if s.key == KeyMemberID {
 		fallback = key
@@ -120,8 +130,23 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 			cur.Offset += limit
 			continue
 		}
-		month, cur.Offset = month.AddDate(0, 1, 0), 0
-		if month.After(until) {
+		if !back {
+			month, cur.Offset = month.AddDate(0, 1, 0), 0
+			if month.After(until) {
+				b.Done = true
+				b.Commit, _ = json.Marshal(PointsSince{Month: cur.Until})
+				return b, nil
+			}
+			continue
+		}
+		// the month ends: empty when its first page had no record
+		if cur.Offset == 0 && len(rows) == 0 {
+			cur.Empty++
+		} else {
+			cur.Empty = 0
+		}
+		month, cur.Offset = month.AddDate(0, -1, 0), 0
+		if month.Before(from) || (s.emptyStop > 0 && cur.Empty >= s.emptyStop) {
 			b.Done = true
 			b.Commit, _ = json.Marshal(PointsSince{Month: cur.Until})
 			return b, nil
@@ -141,21 +166,24 @@ func (s *pointsStream) start(req connectors.Request) (PointsCursor, error) {
 	if len(bytes.TrimSpace(req.Cursor)) > 0 && string(bytes.TrimSpace(req.Cursor)) != "null" {
 		var cur PointsCursor
 		if err := json.Unmarshal(req.Cursor, &cur); err != nil || !validMonth(cur.Month) || !validMonth(cur.Until) ||
-			cur.Offset < 0 || cur.Month > cur.Until {
+			cur.Offset < 0 || cur.Month > cur.Until || cur.Empty < 0 ||
+			(cur.From != "" && (!validMonth(cur.From) || cur.Month < cur.From)) {
 			return PointsCursor{}, bad("points cursor", req.Cursor)
 		}
 		return cur, nil
 	}
 	until := monthOf(s.now())
 	from := until.AddDate(0, -s.monthsBack, 0)
-	if req.Mode == connectors.Incremental && len(bytes.TrimSpace(req.Since)) > 0 && string(bytes.TrimSpace(req.Since)) != "null" {
-		var since PointsSince
-		if err := json.Unmarshal(req.Since, &since); err != nil || !validMonth(since.Month) {
-			return PointsCursor{}, bad("committed points cursor", req.Since)
-		}
-		m, _ := time.Parse(monthKey, since.Month)
-		from = m.AddDate(0, -1, 0)
+	if req.Mode != connectors.Incremental || len(bytes.TrimSpace(req.Since)) == 0 || string(bytes.TrimSpace(req.Since)) == "null" {
+		// a full read: newest month first, so it can stop at a gap
+		return PointsCursor{Month: until.Format(monthKey), Until: until.Format(monthKey), From: from.Format(monthKey)}, nil
 	}
+	var since PointsSince
+	if err := json.Unmarshal(req.Since, &since); err != nil || !validMonth(since.Month) {
+		return PointsCursor{}, bad("committed points cursor", req.Since)
+	}
+	m, _ := time.Parse(monthKey, since.Month)
+	from = m.AddDate(0, -1, 0)
 	if from.After(until) {
 		from = until
 	}

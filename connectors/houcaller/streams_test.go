@@ -181,7 +181,8 @@ func TestPointsWalksMonthsAndPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b1.Done || b1.Pages != 2 || len(b1.Rows) != 2 || string(b1.Next) != `{"month":"2024-02","offset":2,"until":"2024-03"}` {
+	// a full read walks back from the current month
+	if b1.Done || b1.Pages != 2 || len(b1.Rows) != 2 || string(b1.Next) != `{"month":"2024-02","offset":2,"until":"2024-03","from":"2024-01","empty":1}` {
 		t.Fatalf("batch 1: done %v pages %d rows %d next %s", b1.Done, b1.Pages, len(b1.Rows), b1.Next)
 	}
 	// a replay of the same request reads the same pages
@@ -211,7 +212,7 @@ func TestPointsWalksMonthsAndPages(t *testing.T) {
 		}
 		months = append(months, p.Month+"@"+p.Page.Offset)
 	}
-	if got := strings.Join(months, " "); got != "2024-01@0 2024-02@0 2024-01@0 2024-02@0 2024-02@2 2024-03@0" {
+	if got := strings.Join(months, " "); got != "2024-03@0 2024-02@0 2024-03@0 2024-02@0 2024-02@2 2024-01@0" {
 		t.Fatalf("requests %s", got)
 	}
 
@@ -226,6 +227,77 @@ func TestPointsWalksMonthsAndPages(t *testing.T) {
 	if e2.EntryID != "620b5682d806f71fc46e4d72" || e2.Delta != 10 || e2.ExternalID != "1234567890123" || e2.EntryType != "-5" ||
 		fmtTime(e2.OccurredAt) != "2024-02-15T07:30:10Z" {
 		t.Fatalf("entry 2 %+v at %s", e2, fmtTime(e2.OccurredAt))
+	}
+}
+
+// TestPointsFullStopsAfterEmptyMonths: a full read walks back from the
+// current month and stops after emptyStop consecutive months without a
+// record (houcaller.points_empty_months); history beyond such a gap is not
+// read (the documented price), and a negative stop reads every month.
+func TestPointsFullStopsAfterEmptyMonths(t *testing.T) {
+	t.Parallel()
+	one := readTestdata(t, "scoRecords_2024-02_p2.json") // one record, no next page
+	empty := readTestdata(t, "scoRecords_empty.json")
+	withData := map[string]bool{"2024-12": true, "2024-10": true, "2024-06": true}
+	now := func() time.Time { return time.Date(2024, 12, 10, 1, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		name      string
+		emptyStop int
+		want      string
+		rows      int
+	}{
+		{"default 3: the gap 2024-09..07 ends the read", DefaultEmptyMonthsStop, "2024-12 2024-11 2024-10 2024-09 2024-08 2024-07", 2},
+		{"4: reads past the 3-month gap", 4, "2024-12 2024-11 2024-10 2024-09 2024-08 2024-07 2024-06 2024-05 2024-04 2024-03 2024-02", 3},
+		{"1: the first empty month ends it", 1, "2024-12 2024-11", 1},
+		{"negative: every month", -1, "2024-12 2024-11 2024-10 2024-09 2024-08 2024-07 2024-06 2024-05 2024-04 2024-03 2024-02 2024-01 2023-12", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, fv := newFakeVendor(t, testKey, func(method, param string) (int, string) {
+				var p scoParam
+				if method != MethodQueryScoRecord || json.Unmarshal([]byte(param), &p) != nil {
+					return 200, `{"code":1,"msg":"参数错误"}`
+				}
+				if withData[p.Month] && p.Page.Offset == "0" {
+					return 200, one
+				}
+				return 200, empty
+			})
+			st, err := newTestConnector(t, srv.URL, WithClock(now), WithMonthsBack(12), WithEmptyMonthsStop(tt.emptyStop)).Stream(StreamPoints)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// one page per Fetch: the stop survives the cursor round trip
+			req := connectors.Request{Mode: connectors.Full, Partition: "K1", Pages: 1}
+			var rows int
+			for i := 0; ; i++ {
+				b, err := st.Fetch(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows += len(b.Rows)
+				if b.Done {
+					if string(b.Commit) != `{"month":"2024-12"}` {
+						t.Errorf("commit %s", b.Commit)
+					}
+					break
+				}
+				if i > 30 {
+					t.Fatal("the read does not end")
+				}
+				req.Cursor = b.Next
+			}
+			var months []string
+			for _, c := range fv.Calls() {
+				var p scoParam
+				_ = json.Unmarshal([]byte(c.Param), &p)
+				months = append(months, p.Month)
+			}
+			if got := strings.Join(months, " "); got != tt.want || rows != tt.rows {
+				t.Errorf("months %s, %d rows; want %s, %d rows", got, rows, tt.want, tt.rows)
+			}
+		})
 	}
 }
 
@@ -276,6 +348,9 @@ func TestPointsBadCursors(t *testing.T) {
 		{"bad month", `{"month":"2024-13","offset":0,"until":"2024-12"}`, ""},
 		{"negative offset", `{"month":"2024-01","offset":-2,"until":"2024-12"}`, ""},
 		{"month after until", `{"month":"2025-01","offset":0,"until":"2024-12"}`, ""},
+		{"month before from", `{"month":"2023-01","offset":0,"until":"2024-12","from":"2023-12"}`, ""},
+		{"bad from", `{"month":"2024-01","offset":0,"until":"2024-12","from":"late"}`, ""},
+		{"negative empty count", `{"month":"2024-01","offset":0,"until":"2024-12","from":"2023-12","empty":-1}`, ""},
 		{"bad since", "", `{"month":"March"}`},
 	}
 	for _, tt := range tests {

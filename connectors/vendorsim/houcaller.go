@@ -47,6 +47,10 @@ type HoucallerOptions struct {
 	HostileRows int
 	RateLimit   float64 // requests/second per channel; 0 = unlimited
 	Now         func() time.Time
+	// RecentMonths > 0 puts each member's points history in the
+	// RecentMonths calendar months (China time) ending with Now's month,
+	// like a live tenant's; 0 keeps the fixed history of 2024-01..2025-12.
+	RecentMonths int
 }
 
 // HoucallerMember is a simulated Houcaller member.
@@ -222,12 +226,19 @@ func (h *Houcaller) generate() {
 		for range r.IntN(7) {
 			h.issue(m, randTime(r, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)))
 		}
-		// Score history: monthly activity between 2024-01 and 2025-12.
+		// Score history: monthly activity between 2024-01 and 2025-12, or
+		// in the RecentMonths months up to now.
 		var bal int64
-		t := time.Date(2024, 1, 1, 2, 0, 0, 0, time.UTC)
+		t, end, step := time.Date(2024, 1, 1, 2, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC), 60*24*time.Hour
+		if h.opts.RecentMonths > 0 {
+			now := h.opts.Now().In(chinaZone())
+			first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, chinaZone()).AddDate(0, 1-h.opts.RecentMonths, 0)
+			t, end = first.UTC(), now.UTC().Truncate(time.Second)
+			step = max(time.Hour, end.Sub(t)/8)
+		}
 		for range r.IntN(16) {
-			t = randTime(r, t.Add(time.Hour), t.Add(60*24*time.Hour))
-			if t.Year() > 2025 {
+			t = randTime(r, t.Add(time.Hour), t.Add(step))
+			if t.After(end) {
 				break
 			}
 			var inc, exp int64

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testDESEncrypt is an independent DES implementation for tests (ECB or CBC,
@@ -260,5 +261,32 @@ func TestHoucallerDeterminism(t *testing.T) {
 	}
 	if a.Members()[0].ID != ids[0] || len(a.Members()) != 2 {
 		t.Fatal("MemberIDs not used")
+	}
+}
+
+// TestHoucallerRecentMonths: with RecentMonths, every points record lies
+// in the RecentMonths months ending with the clock's (China) month, and
+// the first and the current month hold records; without it, the fixed 2024..2025 history.
+func TestHoucallerRecentMonths(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 2, 0, 15, 0, 0, time.UTC)
+	for _, recent := range []int{0, 3} {
+		sim := NewHoucaller(HoucallerOptions{Seed: 4, RecentMonths: recent, Now: func() time.Time { return now }})
+		lo, hi := "2024-01", "2025-12"
+		if recent > 0 {
+			lo, hi = "2026-10", "2026-12"
+		}
+		months := map[string]int{}
+		for _, m := range sim.Members() {
+			for _, r := range sim.ScoreRecords(m.ID) {
+				if r.Month < lo || r.Month > hi || r.BizDate.After(now) {
+					t.Errorf("recent %d: record %s of %s in %s (at %s), want %s..%s, not after %s", recent, r.ID, m.ID, r.Month, r.BizDate, lo, hi, now)
+				}
+				months[r.Month]++
+			}
+		}
+		if months[lo] == 0 || (recent > 0 && months[hi] == 0) {
+			t.Errorf("recent %d: records per month %v: the first (or, recent, the current) month is empty", recent, months)
+		}
 	}
 }
