@@ -93,6 +93,8 @@ func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient, extra
 	mux := e.Mux(extra...)
 	stopOutbound := e.startOutbound(ctx, rdb, mux)
 	defer stopOutbound()
+	stopWebhooks := e.startWebhooks(ctx, rdb, mux) // webhook.go
+	defer stopWebhooks()
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -40,7 +40,9 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		"points_ledger,rejected_records,schema_migrations,sync_runs," +
 		// 0003: deletions and O(N) key listing; *_latest views (CONTRACT.md)
 		"key_snapshots,coupons_latest,experience_ledger_latest,levels_latest,member_coupons_latest,member_identities_latest," +
-		"members_latest,points_ledger_latest"
+		"members_latest,points_ledger_latest," +
+		// 0006: pushed events (docs/webhooks.md)
+		"webhook_events,webhook_events_latest"
 	for _, name := range strings.Split(want, ",") {
 		if !slices.Contains(strings.Split(names0, ","), name) {
 			t.Errorf("table %s is missing: tables = %s", name, names0)

@@ -1,0 +1,337 @@
+// Package webhooks takes pushed vendor events (DM Hub's loyalty
+// webhooks) beside polling: serve verifies and stores each event in
+// ClickHouse (webhook_events) before it answers 200, then enqueues one
+// task per event; the worker's task refreshes exactly what the event
+// names (the member's coupons and the coupon definition, or the member
+// record and its level) through the sync's own per-member reads and
+// loads, and appends the processed version of the event. A sweep
+// re-enqueues stored events that were never processed (Redis lost), as
+// outbound does for writes. docs/webhooks.md describes the rules.
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/warehouse"
+)
+
+// TypeEvent is the asynq task type of one pushed event. It is a wire
+// format: never rename it.
+const TypeEvent = "webhook:event"
+
+// Outcomes of a processed event (webhook_events.outcome; "" = not yet).
+const (
+	OutcomeApplied     = "applied"      // the rows it names were refreshed
+	OutcomeUnknownType = "unknown_type" // stored and counted; nothing to refresh
+	OutcomeInvalid     = "invalid"      // a known type without the member id it needs
+	OutcomeNotFound    = "not_found"    // the vendor does not know the member
+	OutcomeIgnored     = "ignored"      // the source does not sync the streams the event names
+)
+
+// Refresher refreshes what one event names, for a source, and returns the
+// outcome (OutcomeApplied or OutcomeNotFound) or an error to retry. The
+// jobs package implements it with the sync's per-member reads and loads.
+type Refresher func(ctx context.Context, source string, ev Envelope) (string, error)
+
+// Webhooks is the intake and the processing of pushed events. It is safe
+// for concurrent use.
+type Webhooks struct {
+	WH *warehouse.Warehouse
+	// Config resolves sources: only kind dmhub takes webhooks.
+	Config *config.Config
+	Queue  *asynq.Client
+	// QueueName is the asynq queue: "<namespace>:webhooks".
+	QueueName string
+	// Redis and Namespace hold the rejected-call counters `status` shows.
+	Redis     redis.UniversalClient
+	Namespace string
+	Refresh   Refresher
+	Metrics   *Metrics // optional
+	Log       *slog.Logger
+	Now       func() time.Time // default time.Now
+	// MaxRetry bounds a task's retries (then it is archived, and the
+	// sweep leaves it: its id stays taken); default 8.
+	MaxRetry int
+}
+
+func (w *Webhooks) now() time.Time {
+	if w.Now != nil {
+		return w.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (w *Webhooks) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.Default()
+}
+
+// Errors of Receive; the HTTP layer maps them to statuses.
+var (
+	ErrUnknownSource = errors.New("no dmhub source of this name takes webhooks")
+	ErrMalformed     = errors.New("malformed event")
+)
+
+// SignatureError is a refused signature (HTTP 401).
+type SignatureError struct{ Err error }
+
+func (e *SignatureError) Error() string { return "webhook signature: " + e.Err.Error() }
+func (e *SignatureError) Unwrap() error { return e.Err }
+
+// Result is the answer to one accepted call.
+type Result struct {
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	// Duplicate: the event was stored before (a redelivery); nothing new
+	// was stored or applied.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// Source returns the dmhub source called name, or ErrUnknownSource.
+func (w *Webhooks) Source(name string) (*config.Source, error) {
+	src, err := w.Config.Source(name)
+	if err != nil || src.Kind != config.DMHub {
+		return nil, ErrUnknownSource
+	}
+	return src, nil
+}
+
+// VerifierOf returns the signature check of a source.
+func VerifierOf(src *config.Source) Verifier {
+	return Verifier{Secret: src.WebhookSecret.Reveal(), Header: src.WebhookHeader(), Encoding: src.WebhookEncoding()}
+}
+
+// Reject counts a refused call of a source (metrics, and the Redis
+// counter `status` shows). reason is a metrics label.
+func (w *Webhooks) Reject(ctx context.Context, source, reason string) {
+	w.Metrics.onRejected(source, reason)
+	if w.Redis == nil || reason == "malformed" || reason == "too_large" {
+		return
+	}
+	if err := w.Redis.HIncrBy(ctx, RejectedKey(w.Namespace), source, 1).Err(); err != nil {
+		w.log().Warn("webhooks: count a rejected call", "source", source, "err", err)
+	}
+}
+
+// RejectedKey is the Redis hash of rejected (bad or missing signature)
+// calls per source.
+func RejectedKey(namespace string) string { return namespace + ":webhooks:rejected" }
+
+// RejectedCounts reads the rejected-call counters per source.
+func RejectedCounts(ctx context.Context, rdb redis.UniversalClient, namespace string) (map[string]int64, error) {
+	m, err := rdb.HGetAll(ctx, RejectedKey(namespace)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: rejected counters: %w", err)
+	}
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		var n int64
+		if _, err := fmt.Sscan(v, &n); err == nil {
+			out[k] = n
+		}
+	}
+	return out, nil
+}
+
+// Receive takes one signed call of source: verifies sig (a
+// *SignatureError when it fails), decodes the event (ErrMalformed), stores
+// it unless it was stored before, and enqueues its task. It returns only
+// after the event is durable in ClickHouse; an error means nothing was
+// acknowledged.
+func (w *Webhooks) Receive(ctx context.Context, source string, body []byte, sig string) (Result, error) {
+	src, err := w.Source(source)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := VerifierOf(src).Verify(body, sig); err != nil {
+		reason := "bad_signature"
+		switch {
+		case errors.Is(err, ErrUnsigned):
+			reason = "unsigned"
+		case errors.Is(err, ErrBadEncoding):
+			reason = "bad_encoding"
+		}
+		w.Reject(ctx, source, reason)
+		return Result{}, &SignatureError{Err: err}
+	}
+	env, err := Decode(body)
+	if err != nil {
+		w.Reject(ctx, source, "malformed")
+		return Result{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	res := Result{EventID: env.EventID, EventType: env.Type}
+	prev, found, err := w.WH.WebhookEventLatest(ctx, source, env.EventID)
+	if err != nil {
+		return Result{}, err
+	}
+	if found {
+		res.Duplicate = true
+		w.Metrics.onDuplicate(source)
+		if prev.ProcessedAt == nil {
+			// not processed yet: make sure its task exists (the id dedupes)
+			w.enqueueLogged(ctx, source, env.EventID)
+		}
+		return res, nil
+	}
+	now := w.now().Truncate(time.Second)
+	if err := w.WH.InsertWebhookEvents(ctx, warehouse.WebhookEvent{Source: source, Ver: 1, EventID: env.EventID,
+		EventType: env.Type, MemberID: env.MemberID, CouponCode: env.CouponCode, CouponID: env.CouponID,
+		Payload: string(env.Compact), ReceivedAt: now}); err != nil {
+		return Result{}, err
+	}
+	w.Metrics.onReceived(source, env.Type)
+	// Stored: the event is accepted. Redis only wakes the workers; a
+	// failed enqueue is repaired by the sweep.
+	w.enqueueLogged(ctx, source, env.EventID)
+	return res, nil
+}
+
+func (w *Webhooks) enqueueLogged(ctx context.Context, source, eventID string) {
+	if _, err := w.enqueue(ctx, source, eventID); err != nil {
+		w.log().Warn("webhooks: enqueue failed; the sweep will enqueue the event from ClickHouse", "source", source,
+			"event", eventID, "err", err)
+	}
+}
+
+// payload is the task payload: which event; the event itself is read
+// from ClickHouse, the source of truth.
+type payload struct {
+	Source  string `json:"source"`
+	EventID string `json:"event_id"`
+}
+
+// TaskID is the task id of an event: a redelivery, or the sweep, finds
+// the task already queued.
+func TaskID(source, eventID string) string { return "webhook:" + source + ":" + eventID }
+
+func (w *Webhooks) maxRetry() int {
+	if w.MaxRetry > 0 {
+		return w.MaxRetry
+	}
+	return 8
+}
+
+// enqueue queues the task of an event; false when it was queued already.
+func (w *Webhooks) enqueue(ctx context.Context, source, eventID string) (bool, error) {
+	b, err := json.Marshal(payload{Source: source, EventID: eventID})
+	if err != nil {
+		return false, err
+	}
+	_, err = w.Queue.EnqueueContext(ctx, asynq.NewTask(TypeEvent, b), asynq.Queue(w.QueueName),
+		asynq.TaskID(TaskID(source, eventID)), asynq.MaxRetry(w.maxRetry()), asynq.Timeout(10*time.Minute))
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("webhooks: enqueue %s: %w", eventID, err)
+	}
+	return true, nil
+}
+
+// Register adds the event task handler to mux.
+func (w *Webhooks) Register(mux *asynq.ServeMux) { mux.HandleFunc(TypeEvent, w.ProcessTask) }
+
+// ProcessTask handles one event: an event already processed is left
+// alone (a redelivery is applied once); otherwise the refresh runs and
+// the processed version of the event is appended.
+func (w *Webhooks) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("webhook task payload: %v: %w", err, asynq.SkipRetry)
+	}
+	ev, found, err := w.WH.WebhookEventLatest(ctx, p.Source, p.EventID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("webhook event %s of %s is not stored: %w", p.EventID, p.Source, asynq.SkipRetry)
+	}
+	if ev.ProcessedAt != nil {
+		return nil
+	}
+	outcome, errText := "", ""
+	env, derr := Decode([]byte(ev.Payload))
+	switch {
+	case derr != nil:
+		outcome, errText = OutcomeInvalid, derr.Error()
+	case env.Kind == KindUnknown:
+		outcome = OutcomeUnknownType
+	case env.MemberID == "":
+		outcome, errText = OutcomeInvalid, "no membershipId"
+	default:
+		if _, err := w.Source(p.Source); err != nil {
+			return fmt.Errorf("webhook event of %s: %v: %w", p.Source, err, asynq.SkipRetry)
+		}
+		outcome, err = w.Refresh(ctx, p.Source, env)
+		if err != nil {
+			return err
+		}
+	}
+	now := w.now()
+	processed := now.Truncate(time.Second)
+	ev.Ver, ev.SyncedAt, ev.ProcessedAt, ev.Outcome, ev.Error = uint64(now.UnixNano()), time.Time{}, &processed, outcome, errText
+	if err := w.WH.InsertWebhookEvents(ctx, ev); err != nil {
+		return err
+	}
+	w.Metrics.onProcessed(p.Source, outcome, now.Sub(ev.ReceivedAt))
+	return nil
+}
+
+// SweepAge is how old an unprocessed event must be before the sweep
+// enqueues it again (its first task normally runs well before).
+const SweepAge = 30 * time.Second
+
+// sweepBatch bounds the events one sweep enqueues.
+const sweepBatch = 10000
+
+// Sweep enqueues every stored event not processed and older than
+// SweepAge, from ClickHouse: run it at worker start and periodically
+// (RunSweeper), so a Redis flush or restart loses no event. Events whose
+// task is still known (queued, retrying, or archived after its retries)
+// are left as they are. It returns the number enqueued anew.
+func (w *Webhooks) Sweep(ctx context.Context) (int, error) {
+	evs, err := w.WH.UnprocessedWebhookEvents(ctx, w.now().Add(-SweepAge), sweepBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range evs {
+		added, err := w.enqueue(ctx, e.Source, e.EventID)
+		if err != nil {
+			return n, err
+		}
+		if added {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// RunSweeper calls Sweep every interval until ctx ends.
+func (w *Webhooks) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
+			w.log().Warn("webhooks: sweep", "err", err)
+		} else if n > 0 {
+			w.log().Info("webhooks: re-enqueued unprocessed events from ClickHouse", "events", n)
+		}
+	}
+}
