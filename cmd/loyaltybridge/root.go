@@ -16,8 +16,8 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
 	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
-	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
+	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
