@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -73,73 +74,138 @@ type pushReader interface {
 	MemberCoupon(ctx context.Context, code, member string) (warehouse.Row, bool, error)
 }
 
-// refreshPushed refreshes what one pushed event names
-// (webhooks.Refresher), through the sync's own reads and loads:
+// refreshPushed refreshes what a batch of pushed events of one source
+// names (webhooks.Refresher), through the sync's own reads and loads,
+// once per member whatever the number of its events:
 //
-//   - a level event: the member record (GET membership/{id}, decoded and
+//   - level events: the member record (GET membership/{id}, decoded and
 //     level-resolved like the members stream) into members;
-//   - a coupon event: the member's coupons through the member_coupons
-//     stream's FetchMember (every page, as a pass reads one member), the
+//   - coupon events: the member's coupons through the member_coupons
+//     stream's FetchMember (every page, as a pass reads one member), an
 //     event's coupon by its code when that read did not bring it, the
 //     stream's change-detection snapshot of the member (member_sync_state,
-//     as a pass writes it), and the coupon definition into coupons.
+//     as a pass writes it), and each named coupon definition into coupons.
 //
-// Only streams the source syncs are refreshed (otherwise "ignored"). The
-// rows carry the time the reads started as their version, so of two
-// refreshes of one member the later read wins after FINAL, whatever the
-// order their loads land in.
-func (e *Engine) refreshPushed(ctx context.Context, source string, ev webhooks.Envelope) (string, error) {
+// Vendor reads run source.concurrency at a time, under the source's rate
+// limit; all rows go in one load. Only streams the source syncs are
+// refreshed (otherwise "ignored"). The rows carry the time the reads
+// started as their version, so of two refreshes of one member the later
+// read wins after FINAL, whatever the order their loads land in.
+func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhooks.Envelope) ([]string, error) {
 	src, conn, err := e.connector(source)
 	if err != nil {
-		return "", fmt.Errorf("%v: %w", err, asynq.SkipRetry)
+		return nil, fmt.Errorf("%v: %w", err, asynq.SkipRetry)
 	}
 	pr, ok := conn.(pushReader)
 	if !ok {
-		return "", fmt.Errorf("source %s (kind %s) takes no pushed events: %w", source, src.Kind, asynq.SkipRetry)
+		return nil, fmt.Errorf("source %s (kind %s) takes no pushed events: %w", source, src.Kind, asynq.SkipRetry)
 	}
 	ctx = connectors.WithMode(ctx, connectors.Incremental)
 	enabled := src.EnabledStreams()
+	syncsMembers, syncsCoupons, syncsDefs := slices.Contains(enabled, membersStream), slices.Contains(enabled, "member_coupons"),
+		slices.Contains(enabled, "coupons")
 	ver := uint64(time.Now().UnixNano())
+
+	// what to read: each once
+	type job struct {
+		kind   string // "member", "coupons", "def"
+		id     string
+		codes  []string        // coupons: the codes the events name
+		rows   []warehouse.Row // result
+		absent bool            // the vendor does not know it
+		err    error
+	}
+	var jobs []*job
+	byKey := map[string]*job{}
+	add := func(kind, id string) *job {
+		k := kind + "\x00" + id
+		if j, ok := byKey[k]; ok {
+			return j
+		}
+		j := &job{kind: kind, id: id}
+		byKey[k] = j
+		jobs = append(jobs, j)
+		return j
+	}
+	outcomes := make([]string, len(evs))
+	needs := make([][]*job, len(evs))
+	for i, ev := range evs {
+		switch {
+		case ev.Kind == webhooks.KindLevel && syncsMembers:
+			needs[i] = append(needs[i], add("member", ev.MemberID))
+		case ev.Kind == webhooks.KindCoupon && (syncsCoupons || syncsDefs):
+			if syncsCoupons {
+				j := add("coupons", ev.MemberID)
+				if ev.CouponCode != "" && !slices.Contains(j.codes, ev.CouponCode) {
+					j.codes = append(j.codes, ev.CouponCode)
+				}
+				needs[i] = append(needs[i], j)
+			}
+			if syncsDefs && ev.CouponID != "" {
+				needs[i] = append(needs[i], add("def", ev.CouponID))
+			}
+		case ev.Kind == webhooks.KindUnknown:
+			outcomes[i] = webhooks.OutcomeUnknownType
+		default:
+			outcomes[i] = webhooks.OutcomeIgnored
+		}
+	}
+	ms, err := memberCouponsStream(conn, source)
+	if err != nil && syncsCoupons {
+		return nil, err
+	}
+	sem := make(chan struct{}, max(src.Concurrency, 1))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			switch j.kind {
+			case "member":
+				row, found, err := pr.Member(ctx, j.id)
+				j.err, j.absent = err, !found
+				if found {
+					j.rows = []warehouse.Row{row}
+				}
+			case "def":
+				row, found, err := pr.Coupon(ctx, j.id)
+				j.err = err // an unknown definition is no error: the coupons stream's list decides
+				if found {
+					j.rows = []warehouse.Row{row}
+				}
+			case "coupons":
+				j.rows, j.absent, j.err = e.readMemberCoupons(ctx, src.MaxMemberPages, ms, pr, j.id, j.codes)
+			}
+		}()
+	}
+	wg.Wait()
+
+	// the change-detection snapshots of the members whose coupons were read
+	var couponMembers []string
+	for _, j := range jobs {
+		if j.kind == "coupons" && j.err == nil && !j.absent {
+			couponMembers = append(couponMembers, j.id)
+		}
+	}
+	snaps, err := e.wh.MemberSnapsOf(ctx, source, couponMembers)
+	if err != nil {
+		return nil, err
+	}
 	var rows []warehouse.Row
-	switch ev.Kind {
-	case webhooks.KindLevel:
-		if !slices.Contains(enabled, membersStream) {
-			return webhooks.OutcomeIgnored, nil
+	var errs []error
+	for _, j := range jobs {
+		if j.err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", j.kind, j.id, j.err))
+			continue
 		}
-		row, found, err := pr.Member(ctx, ev.MemberID)
-		if err != nil {
-			return "", err
+		rows = append(rows, j.rows...)
+	}
+	for _, id := range couponMembers {
+		if s, ok := snaps[id]; ok {
+			rows = append(rows, warehouse.MemberState{Common: warehouse.Common{Source: source}, Stream: "member_coupons",
+				MemberID: s.ID, LastUpdated: s.LastUpdated, Point: s.Point})
 		}
-		if !found {
-			return webhooks.OutcomeNotFound, nil
-		}
-		rows = append(rows, row)
-	case webhooks.KindCoupon:
-		syncsCoupons, syncsDefs := slices.Contains(enabled, "member_coupons"), slices.Contains(enabled, "coupons")
-		if !syncsCoupons && !syncsDefs {
-			return webhooks.OutcomeIgnored, nil
-		}
-		if syncsCoupons {
-			got, notFound, err := e.refreshMemberCoupons(ctx, src.MaxMemberPages, conn, pr, source, ev)
-			if err != nil {
-				return "", err
-			}
-			if notFound {
-				return webhooks.OutcomeNotFound, nil
-			}
-			rows = append(rows, got...)
-		}
-		if syncsDefs && ev.CouponID != "" {
-			row, found, err := pr.Coupon(ctx, ev.CouponID)
-			if err != nil {
-				return "", err
-			}
-			if found {
-				rows = append(rows, row)
-			}
-		}
-	default:
-		return webhooks.OutcomeUnknownType, nil
 	}
 	for i, r := range rows {
 		switch x := r.(type) {
@@ -155,26 +221,46 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, ev webhooks.E
 		}
 	}
 	if err := e.wh.Load(ctx, rows); err != nil {
-		return "", err
+		return nil, err
 	}
-	return webhooks.OutcomeApplied, nil
+	for i := range evs {
+		if outcomes[i] != "" {
+			continue
+		}
+		outcome := webhooks.OutcomeApplied
+		if len(needs[i]) == 0 {
+			outcome = webhooks.OutcomeIgnored
+		}
+		for _, j := range needs[i] {
+			switch {
+			case j.err != nil:
+				outcome = ""
+			case j.absent && outcome != "":
+				outcome = webhooks.OutcomeNotFound
+			}
+		}
+		outcomes[i] = outcome
+	}
+	return outcomes, errors.Join(errs...)
 }
 
-// refreshMemberCoupons reads one member's coupons as a member_coupons
-// pass does, and returns the rows to load (the change-detection snapshot
-// last, as a pass orders it). notFound: the vendor does not know the
-// member.
-func (e *Engine) refreshMemberCoupons(ctx context.Context, maxPages int, conn connectors.Connector, pr pushReader, source string,
-	ev webhooks.Envelope) (rows []warehouse.Row, notFound bool, err error) {
-	mc, ok := conn.(connectors.MemberConnector)
-	if !ok {
-		return nil, false, fmt.Errorf("source %s has no per-member streams: %w", source, asynq.SkipRetry)
+// memberCouponsStream is the source's member_coupons per-member stream.
+func memberCouponsStream(conn connectors.Connector, source string) (connectors.MemberStream, error) {
+	if mc, ok := conn.(connectors.MemberConnector); ok {
+		if ms, ok := mc.MemberStream("member_coupons"); ok {
+			return ms, nil
+		}
 	}
-	ms, ok := mc.MemberStream("member_coupons")
-	if !ok {
-		return nil, false, fmt.Errorf("source %s has no member_coupons stream: %w", source, asynq.SkipRetry)
-	}
-	b, err := ms.FetchMember(ctx, connectors.MemberRequest{Mode: connectors.Incremental, Member: ev.MemberID, MaxPages: maxPages,
+	return nil, fmt.Errorf("source %s has no member_coupons stream: %w", source, asynq.SkipRetry)
+}
+
+// readMemberCoupons reads one member's coupons as a member_coupons pass
+// does, and, for each of codes the read did not bring (a capped read, or
+// a list lagging the event), that coupon by its code. absent: the vendor
+// does not know the member.
+func (e *Engine) readMemberCoupons(ctx context.Context, maxPages int, ms connectors.MemberStream, pr pushReader, member string,
+	codes []string) (rows []warehouse.Row, absent bool, err error) {
+	b, err := ms.FetchMember(ctx, connectors.MemberRequest{Mode: connectors.Incremental, Member: member, MaxPages: maxPages,
 		Log: loggerFrom(ctx, e.log)})
 	if errors.Is(err, connectors.ErrNotFound) || (err == nil && b.NotFound) {
 		return nil, true, nil
@@ -183,24 +269,17 @@ func (e *Engine) refreshMemberCoupons(ctx context.Context, maxPages int, conn co
 		return nil, false, err
 	}
 	rows = b.Rows
-	if ev.CouponCode != "" && !hasCoupon(rows, ev.CouponCode) {
-		// a capped read (max_member_pages) or a list lagging the event:
-		// read the coupon the event names by its code
-		row, found, err := pr.MemberCoupon(ctx, ev.CouponCode, ev.MemberID)
+	for _, code := range codes {
+		if hasCoupon(rows, code) {
+			continue
+		}
+		row, found, err := pr.MemberCoupon(ctx, code, member)
 		if err != nil {
 			return nil, false, err
 		}
 		if found {
 			rows = append(rows, row)
 		}
-	}
-	snap, known, err := e.wh.MemberSnapOf(ctx, source, ev.MemberID)
-	if err != nil {
-		return nil, false, err
-	}
-	if known {
-		rows = append(rows, warehouse.MemberState{Common: warehouse.Common{Source: source}, Stream: "member_coupons",
-			MemberID: snap.ID, LastUpdated: snap.LastUpdated, Point: snap.Point})
 	}
 	return rows, false, nil
 }

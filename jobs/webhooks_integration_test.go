@@ -85,6 +85,7 @@ func TestWebhooksKeepTablesEqualWithoutPolling(t *testing.T) {
 
 	// serve's intake, as `serve` mounts it
 	w := b.engine.NewWebhooks(b.rdb)
+	t.Cleanup(w.Close)
 	mux := http.NewServeMux()
 	(&webhooks.HTTP{W: w}).Routes(mux)
 	intake := httptest.NewServer(mux)

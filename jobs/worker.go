@@ -8,6 +8,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 )
 
 // Handlers registers task handlers on a mux. The engine is one (sync
@@ -79,8 +81,14 @@ func (e *Engine) ServerConfig() asynq.Config {
 		IsFailure:         isFailure,
 		RetryDelayFunc:    retryDelay,
 		ShutdownTimeout:   w.ShutdownTimeout,
-		Logger:            slogAdapter{e.log},
-		LogLevel:          asynq.WarnLevel,
+		// pushed events are aggregated per source into batch tasks
+		// (webhook.go; jobs/webhooks): only they use groups
+		GroupAggregator:  asynq.GroupAggregatorFunc(webhooks.Aggregate),
+		GroupGracePeriod: webhooks.GroupGracePeriod,
+		GroupMaxDelay:    webhooks.GroupMaxDelay,
+		GroupMaxSize:     webhooks.GroupMaxSize,
+		Logger:           slogAdapter{e.log},
+		LogLevel:         asynq.WarnLevel,
 	}
 }
 

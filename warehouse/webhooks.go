@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // WebhookEvent is one version of a row of webhook_events (migration 0006):
@@ -145,13 +147,48 @@ func (w *Warehouse) WebhookStats(ctx context.Context, since, now time.Time) ([]W
 	return out, nil
 }
 
-// MemberSnapOf returns one live member's change signal (last_updated,
-// point) as `members` holds it, ok false when the member is not there.
-func (w *Warehouse) MemberSnapOf(ctx context.Context, source, memberID string) (MemberSnap, bool, error) {
-	out, err := w.snaps(ctx, "SELECT member_id, last_updated, point FROM (SELECT member_id, last_updated, point, is_deleted FROM "+
-		w.Q("members")+" FINAL WHERE source = ? AND member_id = ?) WHERE is_deleted = 0", source, memberID)
-	if err != nil || len(out) == 0 {
-		return MemberSnap{}, false, err
+// WebhookEventsLatest returns the newest version of each of the given
+// events of a source, by event id.
+func (w *Warehouse) WebhookEventsLatest(ctx context.Context, source string, ids []string) (map[string]WebhookEvent, error) {
+	out := map[string]WebhookEvent{}
+	if len(ids) == 0 {
+		return out, nil
 	}
-	return out[0], true, nil
+	var evs []WebhookEvent
+	if err := w.conn.Select(ctx, &evs, "SELECT "+webhookColumns+" FROM "+w.Q("webhook_events")+
+		" WHERE source = ? AND event_id IN ? ORDER BY ver DESC LIMIT 1 BY event_id", source, groupSet(ids)); err != nil {
+		return nil, fmt.Errorf("webhook_events: %w", err)
+	}
+	for _, e := range evs {
+		out[e.EventID] = e
+	}
+	return out, nil
+}
+
+// MemberSnapsOf returns the change signals of the given live members of
+// a source, by member id (members not in `members` are left out).
+func (w *Warehouse) MemberSnapsOf(ctx context.Context, source string, ids []string) (map[string]MemberSnap, error) {
+	out := map[string]MemberSnap{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	snaps, err := w.snaps(ctx, "SELECT member_id, last_updated, point FROM (SELECT member_id, last_updated, point, is_deleted FROM "+
+		w.Q("members")+" FINAL WHERE source = ? AND member_id IN ?) WHERE is_deleted = 0", source, groupSet(ids))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range snaps {
+		out[s.ID] = s
+	}
+	return out, nil
+}
+
+// groupSet binds a list for `IN ?` as (a, b, c): a Go slice would bind as
+// an array literal, which 18.16 refuses in IN (clickhouse-18.md).
+func groupSet(ss []string) clickhouse.GroupSet {
+	v := make([]any, len(ss))
+	for i, s := range ss {
+		v[i] = s
+	}
+	return clickhouse.GroupSet{Value: v}
 }

@@ -49,7 +49,9 @@ func newServeCmd(g *globals) *cobra.Command {
 			r.API(func(mux *http.ServeMux) { (&outbound.HTTP{O: ob, MaxBody: sc.MaxBodyBytes}).Routes(mux) })
 			// pushed vendor events, outside the bearer token: each call is
 			// verified by its source's webhook signature (docs/webhooks.md)
-			r.Mount("/v1/webhooks/", webhookRoutes(a, sc))
+			wh, closeWebhooks := webhookRoutes(a, sc)
+			defer closeWebhooks()
+			r.Mount("/v1/webhooks/", wh)
 			// the operations endpoints, outside the bearer token (probes and
 			// scrapers carry none)
 			opsH := a.opsHandler(a.metrics)

@@ -14,8 +14,9 @@ import (
 
 // webhookRoutes is serve's webhook intake, POST /v1/webhooks/{source}
 // (docs/webhooks.md). A dmhub source without webhook_secret takes
-// unsigned events: serve says so once at start.
-func webhookRoutes(a *app, sc config.Serve) http.Handler {
+// unsigned events: serve says so once at start. closeFn stops the
+// intake's group commit (after the inserts queued).
+func webhookRoutes(a *app, sc config.Serve) (h http.Handler, closeFn func()) {
 	for _, s := range a.cfg.Sources {
 		if s.Kind == config.DMHub && s.WebhookSecret == "" {
 			a.log.Warn("serve: this source has no webhook_secret: its webhooks are taken unsigned (an event only makes the worker re-read the vendor)",
@@ -23,8 +24,9 @@ func webhookRoutes(a *app, sc config.Serve) http.Handler {
 		}
 	}
 	mux := http.NewServeMux()
-	(&webhooks.HTTP{W: a.engine.NewWebhooks(a.rdb), MaxBody: sc.MaxBodyBytes}).Routes(mux)
-	return mux
+	w := a.engine.NewWebhooks(a.rdb)
+	(&webhooks.HTTP{W: w, MaxBody: sc.MaxBodyBytes}).Routes(mux)
+	return mux, w.Close
 }
 
 // webhookStatus is one source's line of pushed events in `status`: what

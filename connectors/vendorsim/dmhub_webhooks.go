@@ -116,7 +116,7 @@ func (h *DMHub) SetWebhooks(c DMHubWebhooks) {
 
 func (h *DMHub) hooks() *webhookSender {
 	h.hookOnce.Do(func() {
-		h.hook = &webhookSender{rng: rand.New(rand.NewPCG(uint64(h.opts.Seed), 0x3eb40c)), sem: make(chan struct{}, 4)}
+		h.hook = &webhookSender{rng: rand.New(rand.NewPCG(uint64(h.opts.Seed), 0x3eb40c)), sem: make(chan struct{}, 16)}
 	})
 	return h.hook
 }

@@ -10,10 +10,12 @@
 package webhooks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/goccy/go-json"
@@ -24,9 +26,42 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
-// TypeEvent is the asynq task type of one pushed event. It is a wire
-// format: never rename it.
-const TypeEvent = "webhook:event"
+// Task types. They are a wire format: never rename them.
+const (
+	// TypeEvent is one pushed event. Serve enqueues it in the group of its
+	// source; the worker aggregates the group into a TypeBatch
+	// (Aggregate), so one task refreshes many events with a few
+	// ClickHouse round trips. A TypeEvent handed over directly (no group)
+	// is handled as a batch of one.
+	TypeEvent = "webhook:event"
+	// TypeBatch is the events of one source aggregated from TypeEvent
+	// tasks: their payloads, one JSON object per line.
+	TypeBatch = "webhook:batch"
+)
+
+// Aggregation of event tasks (asynq groups, jobs.Engine.ServerConfig):
+// a group is handed over after GroupGracePeriod without a new event,
+// after GroupMaxDelay at the latest, or at GroupMaxSize events.
+const (
+	GroupGracePeriod = time.Second // asynq's minimum
+	GroupMaxDelay    = 2 * time.Second
+	GroupMaxSize     = 200
+)
+
+// GroupOf is the asynq group of a source's events.
+func GroupOf(source string) string { return "webhook:" + source }
+
+// Aggregate is the asynq group aggregator: the event tasks of a group
+// become one TypeBatch task. Other groups' tasks are aggregated the same
+// way (only pushed events use groups).
+func Aggregate(_ string, tasks []*asynq.Task) *asynq.Task {
+	var b []byte
+	for _, t := range tasks {
+		b = append(b, t.Payload()...)
+		b = append(b, '\n')
+	}
+	return asynq.NewTask(TypeBatch, b)
+}
 
 // Outcomes of a processed event (webhook_events.outcome; "" = not yet).
 const (
@@ -37,10 +72,12 @@ const (
 	OutcomeIgnored     = "ignored"      // the source does not sync the streams the event names
 )
 
-// Refresher refreshes what one event names, for a source, and returns the
-// outcome (OutcomeApplied or OutcomeNotFound) or an error to retry. The
-// jobs package implements it with the sync's per-member reads and loads.
-type Refresher func(ctx context.Context, source string, ev Envelope) (string, error)
+// Refresher refreshes what a batch of events of one source names and
+// returns each event's outcome (OutcomeApplied, OutcomeNotFound,
+// OutcomeIgnored; "" for an event whose refresh failed), with an error
+// when any failed: those are retried. The jobs package implements it with
+// the sync's per-member reads and loads.
+type Refresher func(ctx context.Context, source string, evs []Envelope) ([]string, error)
 
 // Webhooks is the intake and the processing of pushed events. It is safe
 // for concurrent use.
@@ -61,6 +98,8 @@ type Webhooks struct {
 	// MaxRetry bounds a task's retries (then it is archived, and the
 	// sweep leaves it: its id stays taken); default 8.
 	MaxRetry int
+
+	in intake // group commit of received events (store.go); Close stops it
 }
 
 func (w *Webhooks) now() time.Time {
@@ -171,23 +210,22 @@ func (w *Webhooks) Receive(ctx context.Context, source string, body []byte, sig 
 		return Result{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	res := Result{EventID: env.EventID, EventType: env.Type}
-	prev, found, err := w.WH.WebhookEventLatest(ctx, source, env.EventID)
+	first, err := w.firstSeen(ctx, source, env.EventID)
 	if err != nil {
 		return Result{}, err
 	}
-	if found {
+	if !first {
 		res.Duplicate = true
 		w.Metrics.onDuplicate(source)
-		if prev.ProcessedAt == nil {
-			// not processed yet: make sure its task exists (the id dedupes)
-			w.enqueueLogged(ctx, source, env.EventID)
-		}
+		// stored before: nothing is stored or enqueued again (an event
+		// not processed yet is the sweep's)
 		return res, nil
 	}
 	now := w.now().Truncate(time.Second)
-	if err := w.WH.InsertWebhookEvents(ctx, warehouse.WebhookEvent{Source: source, Ver: 1, EventID: env.EventID,
+	if err := w.store(ctx, warehouse.WebhookEvent{Source: source, Ver: 1, EventID: env.EventID,
 		EventType: env.Type, MemberID: env.MemberID, CouponCode: env.CouponCode, CouponID: env.CouponID,
 		Payload: string(env.Compact), ReceivedAt: now}); err != nil {
+		w.forget(ctx, source, env.EventID) // the vendor's retry must be stored
 		return Result{}, err
 	}
 	w.Metrics.onReceived(source, env.Type)
@@ -195,6 +233,36 @@ func (w *Webhooks) Receive(ctx context.Context, source string, body []byte, sig 
 	// failed enqueue is repaired by the sweep.
 	w.enqueueLogged(ctx, source, env.EventID)
 	return res, nil
+}
+
+// seenTTL is how long the intake remembers an event id in Redis: the
+// vendor's retries span about 3 hours.
+const seenTTL = 7 * 24 * time.Hour
+
+func (w *Webhooks) seenKey(source, eventID string) string {
+	return w.Namespace + ":webhooks:seen:" + source + ":" + eventID
+}
+
+// firstSeen reports whether an event id is new: a Redis SETNX, so a
+// redelivery costs no ClickHouse query. Without Redis (or after a Redis
+// flush) ClickHouse decides: a repeated version 1 row has the event's key
+// and version, one row after FINAL, and its task finds it processed.
+func (w *Webhooks) firstSeen(ctx context.Context, source, eventID string) (bool, error) {
+	if w.Redis == nil {
+		_, found, err := w.WH.WebhookEventLatest(ctx, source, eventID)
+		return !found, err
+	}
+	ok, err := w.Redis.SetNX(ctx, w.seenKey(source, eventID), 1, seenTTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("webhooks: %w", err)
+	}
+	return ok, nil
+}
+
+func (w *Webhooks) forget(ctx context.Context, source, eventID string) {
+	if w.Redis != nil {
+		_ = w.Redis.Del(context.WithoutCancel(ctx), w.seenKey(source, eventID)).Err()
+	}
 }
 
 func (w *Webhooks) enqueueLogged(ctx context.Context, source, eventID string) {
@@ -228,7 +296,7 @@ func (w *Webhooks) enqueue(ctx context.Context, source, eventID string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	_, err = w.Queue.EnqueueContext(ctx, asynq.NewTask(TypeEvent, b), asynq.Queue(w.QueueName),
+	_, err = w.Queue.EnqueueContext(ctx, asynq.NewTask(TypeEvent, b), asynq.Queue(w.QueueName), asynq.Group(GroupOf(source)),
 		asynq.TaskID(TaskID(source, eventID)), asynq.MaxRetry(w.maxRetry()), asynq.Timeout(10*time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return false, nil
@@ -239,53 +307,129 @@ func (w *Webhooks) enqueue(ctx context.Context, source, eventID string) (bool, e
 	return true, nil
 }
 
-// Register adds the event task handler to mux.
-func (w *Webhooks) Register(mux *asynq.ServeMux) { mux.HandleFunc(TypeEvent, w.ProcessTask) }
+// Register adds the event and batch task handlers to mux.
+func (w *Webhooks) Register(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeEvent, w.ProcessTask)
+	mux.HandleFunc(TypeBatch, w.ProcessTask)
+}
 
-// ProcessTask handles one event: an event already processed is left
-// alone (a redelivery is applied once); otherwise the refresh runs and
-// the processed version of the event is appended.
+// ProcessTask handles a TypeEvent or TypeBatch task: per source, events
+// already processed are left alone (a redelivery is applied once); the
+// others are refreshed together and their processed versions appended in
+// one insert. An event whose refresh failed keeps no processed version and
+// the task is retried (the events done meanwhile are skipped then).
 func (w *Webhooks) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var p payload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("webhook task payload: %v: %w", err, asynq.SkipRetry)
+	bySource := map[string][]string{}
+	var order []string
+	for _, line := range bytes.Split(t.Payload(), []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var p payload
+		if err := json.Unmarshal(line, &p); err != nil || p.Source == "" || p.EventID == "" {
+			w.log().Error("webhooks: task payload line is not an event; dropped", "type", t.Type())
+			continue
+		}
+		if _, ok := bySource[p.Source]; !ok {
+			order = append(order, p.Source)
+		}
+		bySource[p.Source] = append(bySource[p.Source], p.EventID)
 	}
-	ev, found, err := w.WH.WebhookEventLatest(ctx, p.Source, p.EventID)
+	var errs []error
+	for _, source := range order {
+		if err := w.process(ctx, source, bySource[source]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// process refreshes the unprocessed events among ids of source. The
+// events are claimed first (claim), then read: an event a concurrent task
+// processed meanwhile is seen processed, one it still holds is skipped.
+func (w *Webhooks) process(ctx context.Context, source string, ids []string) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	claimed, token, err := w.claim(ctx, source, ids)
 	if err != nil {
 		return err
 	}
-	if !found {
-		return fmt.Errorf("webhook event %s of %s is not stored: %w", p.EventID, p.Source, asynq.SkipRetry)
+	defer w.release(ctx, source, token, claimed)
+	var mine []string
+	for _, id := range ids {
+		if claimed[id] {
+			mine = append(mine, id)
+		}
 	}
-	if ev.ProcessedAt != nil {
+	if len(mine) == 0 {
 		return nil
 	}
-	outcome, errText := "", ""
-	env, derr := Decode([]byte(ev.Payload))
-	switch {
-	case derr != nil:
-		outcome, errText = OutcomeInvalid, derr.Error()
-	case env.Kind == KindUnknown:
-		outcome = OutcomeUnknownType
-	case env.MemberID == "":
-		outcome, errText = OutcomeInvalid, "no membershipId"
-	default:
-		if _, err := w.Source(p.Source); err != nil {
-			return fmt.Errorf("webhook event of %s: %v: %w", p.Source, err, asynq.SkipRetry)
+	latest, err := w.WH.WebhookEventsLatest(ctx, source, mine)
+	if err != nil {
+		return err
+	}
+	var todo []warehouse.WebhookEvent
+	for _, id := range mine {
+		ev, ok := latest[id]
+		if !ok {
+			w.log().Error("webhooks: a queued event is not stored; dropped", "source", source, "event", id)
+			continue
 		}
-		outcome, err = w.Refresh(ctx, p.Source, env)
-		if err != nil {
-			return err
+		if ev.ProcessedAt == nil {
+			todo = append(todo, ev)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	outcomes := make([]string, len(todo))
+	errTexts := make([]string, len(todo))
+	var refresh []Envelope
+	var refreshIdx []int
+	for i, ev := range todo {
+		env, derr := Decode([]byte(ev.Payload))
+		switch {
+		case derr != nil:
+			outcomes[i], errTexts[i] = OutcomeInvalid, derr.Error()
+		case env.Kind == KindUnknown:
+			outcomes[i] = OutcomeUnknownType
+		case env.MemberID == "":
+			outcomes[i], errTexts[i] = OutcomeInvalid, "no membershipId"
+		default:
+			refresh = append(refresh, env)
+			refreshIdx = append(refreshIdx, i)
+		}
+	}
+	var rerr error
+	if len(refresh) > 0 {
+		if _, err := w.Source(source); err != nil {
+			rerr = fmt.Errorf("webhook events of %s: %v: %w", source, err, asynq.SkipRetry)
+		} else {
+			var got []string
+			got, rerr = w.Refresh(ctx, source, refresh)
+			for j, i := range refreshIdx {
+				if j < len(got) {
+					outcomes[i] = got[j]
+				}
+			}
 		}
 	}
 	now := w.now()
 	processed := now.Truncate(time.Second)
-	ev.Ver, ev.SyncedAt, ev.ProcessedAt, ev.Outcome, ev.Error = uint64(now.UnixNano()), time.Time{}, &processed, outcome, errText
-	if err := w.WH.InsertWebhookEvents(ctx, ev); err != nil {
-		return err
+	var done []warehouse.WebhookEvent
+	for i, ev := range todo {
+		if outcomes[i] == "" {
+			continue
+		}
+		ev.Ver, ev.SyncedAt, ev.ProcessedAt, ev.Outcome, ev.Error = uint64(now.UnixNano()), time.Time{}, &processed, outcomes[i], errTexts[i]
+		done = append(done, ev)
 	}
-	w.Metrics.onProcessed(p.Source, outcome, now.Sub(ev.ReceivedAt))
-	return nil
+	if err := w.WH.InsertWebhookEvents(ctx, done...); err != nil {
+		return errors.Join(rerr, err)
+	}
+	for _, ev := range done {
+		w.Metrics.onProcessed(source, ev.Outcome, now.Sub(ev.ReceivedAt))
+	}
+	return rerr
 }
 
 // SweepAge is how old an unprocessed event must be before the sweep
