@@ -196,6 +196,12 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhook
 	var errs []error
 	for _, j := range jobs {
 		if j.err != nil {
+			if connectors.ClassOf(j.err) == connectors.Permanent {
+				// retrying cannot help: the events end "failed"
+				loggerFrom(ctx, e.log).Warn("webhooks: a permanent vendor error; the events naming it end failed",
+					"read", j.kind, "id", j.id, "err", j.err)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%s %s: %w", j.kind, j.id, j.err))
 			continue
 		}
@@ -233,6 +239,10 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhook
 		}
 		for _, j := range needs[i] {
 			switch {
+			case j.err != nil && connectors.ClassOf(j.err) == connectors.Permanent:
+				if outcome != "" {
+					outcome = webhooks.OutcomeFailed
+				}
 			case j.err != nil:
 				outcome = ""
 			case j.absent && outcome != "":

@@ -282,3 +282,51 @@ func TestWebhooksKeepTablesEqualWithoutPolling(t *testing.T) {
 		t.Errorf("%d member_coupons rows were not replaced by the polling pass's newer versions", n)
 	}
 }
+
+// TestWebhookSweepAfterRedisLoss: an event stored in ClickHouse whose task
+// Redis lost (here: never enqueued) is enqueued by the sweep and applied;
+// a second sweep finds nothing to do.
+func TestWebhookSweepAfterRedisLoss(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 20, sourceYML: "    webhook_secret: " + webhookTestSecret})
+	for _, r := range b.sync(t, connectors.Full, "members", "member_coupons") {
+		if r.Status != warehouse.RunSucceeded {
+			t.Fatalf("initial sync %s: %s %s", r.Stream, r.Status, r.Error)
+		}
+	}
+	sim := b.sim.DMHub
+	m := sim.Members()[3]
+	mc, err := sim.DrawCoupon(m.ID) // no webhook configured: nothing pushed
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"tenantId":1001,"event":"loyalty/membership_draw_coupon","membershipId":%q,"couponId":%q,"couponCode":%q}`,
+		m.ID, mc.CouponID, mc.Code)
+	env, err := webhooks.Decode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := b.wh.InsertWebhookEvents(ctx, warehouse.WebhookEvent{Source: "acme-dmhub", Ver: 1, EventID: env.EventID,
+		EventType: env.Type, MemberID: env.MemberID, CouponCode: env.CouponCode, CouponID: env.CouponID, Payload: string(env.Compact),
+		ReceivedAt: time.Now().Add(-time.Minute).UTC().Truncate(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	w := b.engine.NewWebhooks(b.rdb)
+	n, err := w.Sweep(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 event enqueued", n, err)
+	}
+	q := "SELECT count() FROM " + b.q("member_coupons") + " FINAL WHERE coupon_code = ? AND member_id = ?"
+	deadline := time.Now().Add(90 * time.Second)
+	for b.count(t, q, mc.Code, m.ID) == 0 || b.count(t, "SELECT count() FROM (SELECT processed_at FROM "+b.q("webhook_events")+
+		" FINAL) WHERE isNotNull(processed_at)") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the swept event was not applied")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n, err := w.Sweep(ctx); err != nil || n != 0 {
+		t.Errorf("second Sweep = %d, %v; want nothing to enqueue", n, err)
+	}
+}

@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"source", "reason"}),
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loyaltybridge_webhook_events_processed_total",
-			Help: "Pushed events handled by the worker, by source and outcome (applied, unknown_type, invalid, not_found).",
+			Help: "Pushed events handled by the worker, by source and outcome (applied, unknown_type, invalid, not_found, ignored, failed).",
 		}, []string{"source", "outcome"}),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "loyaltybridge_webhook_event_lag_seconds",

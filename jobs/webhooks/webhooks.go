@@ -60,8 +60,12 @@ func Aggregate(_ string, tasks []*asynq.Task) *asynq.Task {
 		b = append(b, t.Payload()...)
 		b = append(b, '\n')
 	}
-	return asynq.NewTask(TypeBatch, b)
+	return asynq.NewTask(TypeBatch, b, asynq.MaxRetry(batchMaxRetry), asynq.Timeout(10*time.Minute))
 }
+
+// batchMaxRetry bounds the retries of a batch task; an event of a batch
+// that ends archived stays unprocessed, and the sweep enqueues it again.
+const batchMaxRetry = 8
 
 // Outcomes of a processed event (webhook_events.outcome; "" = not yet).
 const (
@@ -70,6 +74,7 @@ const (
 	OutcomeInvalid     = "invalid"      // a known type without the member id it needs
 	OutcomeNotFound    = "not_found"    // the vendor does not know the member
 	OutcomeIgnored     = "ignored"      // the source does not sync the streams the event names
+	OutcomeFailed      = "failed"       // a permanent vendor error (the record stays as polling left it)
 )
 
 // Refresher refreshes what a batch of events of one source names and
