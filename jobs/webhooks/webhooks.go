@@ -1,12 +1,14 @@
 // Package webhooks takes pushed vendor events (DM Hub's loyalty
 // webhooks) beside polling: serve verifies and stores each event in
 // ClickHouse (webhook_events) before it answers 200, then enqueues one
-// task per event; the worker's task refreshes exactly what the event
-// names (the member's coupons and the coupon definition, or the member
-// record and its level) through the sync's own per-member reads and
-// loads, and appends the processed version of the event. A sweep
-// re-enqueues stored events that were never processed (Redis lost), as
-// outbound does for writes. docs/webhooks.md describes the rules.
+// task per event (its id derived from the event id) in its source's asynq
+// group; the worker aggregates a group into one batch task, which
+// refreshes exactly what the events name (the member's coupons and the
+// coupon definition, or the member record and its level) through the
+// sync's own per-member reads and loads, once per member, and appends the
+// processed versions of the events. A sweep re-enqueues stored events that
+// were never processed (Redis lost), as outbound does for writes.
+// docs/webhooks.md describes the rules.
 package webhooks
 
 import (
