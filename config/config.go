@@ -159,6 +159,14 @@ type Source struct {
 	// Houcaller holds the Houcaller protocol choices the vendor documents
 	// loosely (kind houcaller only; filled with the defaults).
 	Houcaller *HoucallerOptions `yaml:"houcaller"`
+
+	// WebhookSecret (kind dmhub only; CONTRACT.md webhook_secret) is the
+	// key DM Hub signs pushed events with: POST /v1/webhooks/{source} on
+	// serve then answers 401 to a call without a valid signature. Unset,
+	// the events are taken unsigned (docs/webhooks.md). Use ${ENV}.
+	WebhookSecret Secret `yaml:"webhook_secret"`
+	// Webhook tunes how pushed events are verified (config/webhook.go).
+	Webhook *WebhookOptions `yaml:"webhook"`
 }
 
 // HoucallerOptions are Houcaller request details the vendor's document

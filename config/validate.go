@@ -354,6 +354,9 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 	if err := c.validateHoucaller(p, s); err != nil {
 		return err
 	}
+	if err := c.validateWebhook(p, s); err != nil {
+		return err
+	}
 	return c.validateKeys(p, s)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/pii"
 )
@@ -43,6 +44,8 @@ type Engine struct {
 	now    func() time.Time
 	budget time.Duration
 	mws    []asynq.MiddlewareFunc
+	// whMetrics counts pushed events (WithWebhookMetrics; nil: none)
+	whMetrics *webhooks.Metrics
 
 	mu    sync.Mutex
 	conns map[string]connectors.Connector

@@ -2,10 +2,11 @@ package jobs
 
 import "github.com/loyaltybridge/loyaltybridge/connectors"
 
-// Queue priorities (asynq weights): outbound writes before incremental
-// syncs before backfills. A worker serves every queue of Queues.
+// Queue priorities (asynq weights): outbound writes before pushed events
+// before incremental syncs before backfills. A worker serves every queue of Queues.
 const (
 	PriorityOutbound = 6
+	PriorityWebhook  = 5
 	PrioritySync     = 3
 	PriorityBackfill = 1
 )
@@ -13,6 +14,10 @@ const (
 // OutboundQueue is the queue of outbound writes of a deployment (Redis
 // namespace).
 func OutboundQueue(namespace string) string { return namespace + ":outbound" }
+
+// WebhookQueue is the queue of pushed vendor events (webhooks) of a
+// deployment: one small refresh per event, ahead of sync runs.
+func WebhookQueue(namespace string) string { return namespace + ":webhooks" }
 
 // SyncQueue is the queue of incremental sync runs.
 func SyncQueue(namespace string) string { return namespace + ":sync" }
@@ -25,6 +30,7 @@ func BackfillQueue(namespace string) string { return namespace + ":backfill" }
 func Queues(namespace string) map[string]int {
 	return map[string]int{
 		OutboundQueue(namespace): PriorityOutbound,
+		WebhookQueue(namespace):  PriorityWebhook,
 		SyncQueue(namespace):     PrioritySync,
 		BackfillQueue(namespace): PriorityBackfill,
 	}
@@ -32,7 +38,7 @@ func Queues(namespace string) map[string]int {
 
 // QueueNames returns the queues of Queues, highest priority first.
 func QueueNames(namespace string) []string {
-	return []string{OutboundQueue(namespace), SyncQueue(namespace), BackfillQueue(namespace)}
+	return []string{OutboundQueue(namespace), WebhookQueue(namespace), SyncQueue(namespace), BackfillQueue(namespace)}
 }
 
 // RunQueue is the queue of the tasks of a run of mode: full runs are

@@ -10,7 +10,7 @@ import (
 
 func TestQueuePriorities(t *testing.T) {
 	t.Parallel()
-	want := map[string]int{"ns:outbound": 6, "ns:sync": 3, "ns:backfill": 1}
+	want := map[string]int{"ns:outbound": 6, "ns:webhooks": 5, "ns:sync": 3, "ns:backfill": 1}
 	if got := jobs.Queues("ns"); !maps.Equal(got, want) {
 		t.Errorf("Queues = %v, want %v", got, want)
 	}

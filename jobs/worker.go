@@ -8,6 +8,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 )
 
 // Handlers registers task handlers on a mux. The engine is one (sync
@@ -79,8 +81,14 @@ func (e *Engine) ServerConfig() asynq.Config {
 		IsFailure:         isFailure,
 		RetryDelayFunc:    retryDelay,
 		ShutdownTimeout:   w.ShutdownTimeout,
-		Logger:            slogAdapter{e.log},
-		LogLevel:          asynq.WarnLevel,
+		// pushed events are aggregated per source into batch tasks
+		// (webhook.go; jobs/webhooks): only they use groups
+		GroupAggregator:  asynq.GroupAggregatorFunc(webhooks.Aggregate),
+		GroupGracePeriod: webhooks.GroupGracePeriod,
+		GroupMaxDelay:    webhooks.GroupMaxDelay,
+		GroupMaxSize:     webhooks.GroupMaxSize,
+		Logger:           slogAdapter{e.log},
+		LogLevel:         asynq.WarnLevel,
 	}
 }
 
@@ -93,6 +101,8 @@ func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient, extra
 	mux := e.Mux(extra...)
 	stopOutbound := e.startOutbound(ctx, rdb, mux)
 	defer stopOutbound()
+	stopWebhooks := e.startWebhooks(ctx, rdb, mux) // webhook.go
+	defer stopWebhooks()
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -42,7 +42,9 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		"key_snapshots,coupons_latest,experience_ledger_latest,levels_latest,member_coupons_latest,member_identities_latest," +
 		"members_latest,points_ledger_latest," +
 		// 0005: reconcile runs and the freshness view (docs/analytics.md)
-		"reconcile_runs,freshness"
+		"reconcile_runs,freshness," +
+		// 0006: pushed events (docs/webhooks.md)
+		"webhook_events,webhook_events_latest"
 	for _, name := range strings.Split(want, ",") {
 		if !slices.Contains(strings.Split(names0, ","), name) {
 			t.Errorf("table %s is missing: tables = %s", name, names0)

@@ -17,6 +17,7 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
+	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
@@ -129,7 +130,8 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	}
 	m := ops.NewMetrics()
 	wh.SetLoadObserver(m)
-	e := jobs.NewEngine(cfg, wh, rdb, reg, log, jobs.WithObserver(m), jobs.WithMiddleware(m.TaskMiddleware))
+	e := jobs.NewEngine(cfg, wh, rdb, reg, log, jobs.WithObserver(m), jobs.WithMiddleware(m.TaskMiddleware),
+		jobs.WithWebhookMetrics(webhooks.NewMetrics(m.Registry)))
 	a := &app{cfg: cfg, log: log, wh: wh, rdb: rdb, engine: e, metrics: m}
 	return a, nil
 }

@@ -131,8 +131,8 @@ sources:
 	if len(rep.Streams) != 1 || rep.Streams[0].Rejected != 2 {
 		t.Errorf("status streams = %+v, want acme/members with 2 rejected", rep.Streams)
 	}
-	if len(rep.Queues) != 3 {
-		t.Errorf("status queues = %+v, want outbound, sync and backfill", rep.Queues)
+	if len(rep.Queues) != 4 {
+		t.Errorf("status queues = %+v, want outbound, webhooks, sync and backfill", rep.Queues)
 	}
 	text, err := run("status")
 	if err != nil || !strings.Contains(text, "REJECTED") {

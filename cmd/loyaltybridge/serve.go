@@ -22,9 +22,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
 		Use:   "serve [--addr :8080]",
-		Short: "HTTP intake of outbound writes (POST /v1/outbound/{source}/{kind}, GET /v1/outbound/{id})",
-		Long: "Serve the outbound API until SIGTERM/SIGINT. Every /v1/ request needs the bearer token of\n" +
-			"serve.token in the config (Authorization: Bearer <token>). See docs/outbound.md.",
+		Short: "HTTP intake of outbound writes (POST /v1/outbound/{source}/{kind}, GET /v1/outbound/{id}) and of DM Hub webhooks (POST /v1/webhooks/{source})",
+		Long: "Serve the outbound API and the webhook intake until SIGTERM/SIGINT. Every /v1/outbound/ request needs\n" +
+			"the bearer token of serve.token in the config (Authorization: Bearer <token>; docs/outbound.md);\n" +
+			"/v1/webhooks/{source} is verified by the source's webhook_secret instead (docs/webhooks.md).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := g.open(cmd.Context())
@@ -46,9 +47,13 @@ func newServeCmd(g *globals) *cobra.Command {
 			defer ob.Store.Close()
 			r := newServeRouter(sc, a.log)
 			r.API(func(mux *http.ServeMux) { (&outbound.HTTP{O: ob, MaxBody: sc.MaxBodyBytes}).Routes(mux) })
+			// pushed vendor events, outside the bearer token: each call is
+			// verified by its source's webhook signature (docs/webhooks.md)
+			wh, closeWebhooks := webhookRoutes(a, sc)
+			defer closeWebhooks()
+			r.Mount("/v1/webhooks/", wh)
 			// the operations endpoints, outside the bearer token (probes and
-			// scrapers carry none); webhooks (which verify their own
-			// signature) will mount here too
+			// scrapers carry none)
 			opsH := a.opsHandler(a.metrics)
 			for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
 				r.Mount(p, opsH)

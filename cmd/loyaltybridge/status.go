@@ -53,6 +53,7 @@ type statusReport struct {
 	Queues    []queueStatus    `json:"queues"`
 	Schedules []scheduleStatus `json:"schedules"`
 	Outbound  []outboundStatus `json:"outbound"`
+	Webhooks  []webhookStatus  `json:"webhooks,omitempty"` // webhooks.go
 }
 
 // outboundStatus counts a source's outbound writes in one state.
@@ -177,6 +178,9 @@ func buildStatus(ctx context.Context, a *app, now time.Time) (*statusReport, err
 	for _, c := range ob {
 		rep.Outbound = append(rep.Outbound, outboundStatus{Source: c.Source, State: c.State, Writes: c.Writes})
 	}
+	if rep.Webhooks, err = buildWebhookStatus(ctx, a, now); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -216,6 +220,7 @@ func printStatus(w io.Writer, rep *statusReport) {
 	for _, o := range rep.Outbound {
 		fmt.Fprintf(w, "outbound %s: %s %d\n", o.Source, o.State, o.Writes)
 	}
+	printWebhookStatus(w, rep.Webhooks)
 	for _, s := range rep.Schedules {
 		fmt.Fprintf(w, "schedule %s: %q, next run %s\n", s.Source, s.Schedule, s.Next.UTC().Format(time.RFC3339))
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +28,11 @@ type simFlags struct {
 	rateLimit  float64
 	ignoreSort bool
 	hcHistory  int
+	// DM Hub webhooks (vendorsim only; docs/webhooks.md)
+	webhookURL       string
+	webhookRedeliver float64
+	webhookForge     float64
+	webhookRetry     time.Duration
 }
 
 func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
@@ -45,6 +52,37 @@ func (f *simFlags) register(cmd *cobra.Command, defaultAddr string) {
 	cmd.Flags().BoolVar(&f.ignoreSort, "ignore-sort", false, "DM Hub ignores sidx/sord on the member list")
 	cmd.Flags().IntVar(&f.hcHistory, "houcaller-history-months", 12,
 		"Houcaller points history spans this many months up to now, like a live tenant (0: the fixed 2024-01..2025-12)")
+}
+
+// registerWebhooks adds the flags of DM Hub's pushed events (vendorsim).
+func (f *simFlags) registerWebhooks(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.webhookURL, "webhook-url", "",
+		"push DM Hub loyalty webhooks for every coupon or level change to this URL, e.g. http://127.0.0.1:8080/v1/webhooks/acme-dmhub; "+
+			"signed with $"+simWebhookSecretEnv+" when set")
+	cmd.Flags().Float64Var(&f.webhookRedeliver, "webhook-redeliver", 0, "probability (0..1) that an acknowledged push is sent again")
+	cmd.Flags().Float64Var(&f.webhookForge, "webhook-forge", 0, "probability (0..1) that a change is followed by a forged (badly signed) push")
+	cmd.Flags().DurationVar(&f.webhookRetry, "webhook-retry", 30*time.Minute, "a failed push is retried after n times this (3 retries)")
+}
+
+// simWebhookSecretEnv holds the webhook key of vendorsim (an environment
+// variable, so it is not on the command line).
+const simWebhookSecretEnv = "VENDORSIM_WEBHOOK_SECRET"
+
+func (f *simFlags) validateWebhooks() error {
+	if f.webhookURL != "" {
+		if u, err := url.Parse(f.webhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &exitError{code: 2, err: fmt.Errorf("--webhook-url %q is not an http(s) URL", f.webhookURL)}
+		}
+	}
+	for name, v := range map[string]float64{"--webhook-redeliver": f.webhookRedeliver, "--webhook-forge": f.webhookForge} {
+		if !(v >= 0 && v <= 1) {
+			return &exitError{code: 2, err: fmt.Errorf("%s %v is out of range 0..1", name, v)}
+		}
+	}
+	if f.webhookRetry <= 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--webhook-retry %s must be positive", f.webhookRetry)}
+	}
+	return nil
 }
 
 // options builds the simulator options; validate must have passed.
@@ -138,9 +176,16 @@ func newVendorsimCmd(_ *globals) *cobra.Command {
 			if err := f.validate(); err != nil {
 				return err
 			}
+			if err := f.validateWebhooks(); err != nil {
+				return err
+			}
 			s, err := startSim(f)
 			if err != nil {
 				return err
+			}
+			if f.webhookURL != "" {
+				s.sim.DMHub.SetWebhooks(vendorsim.DMHubWebhooks{URL: f.webhookURL, Secret: os.Getenv(simWebhookSecretEnv),
+					RedeliverRate: f.webhookRedeliver, ForgeRate: f.webhookForge, RetryInterval: f.webhookRetry})
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "vendorsim listening on %s (seed %d, %d DM Hub members)\n", s.url, f.seed, f.members)
@@ -160,5 +205,6 @@ func newVendorsimCmd(_ *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd, "127.0.0.1:8900")
+	f.registerWebhooks(cmd)
 	return cmd
 }

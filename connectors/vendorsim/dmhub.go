@@ -98,6 +98,9 @@ type DMHub struct {
 	dealSeq   int64
 	devices   map[string]json.RawMessage
 	wf        writeFaultState // dmhub_writefaults.go
+
+	hookOnce sync.Once
+	hook     *webhookSender // dmhub_webhooks.go
 }
 
 type dmToken struct {

@@ -257,8 +257,13 @@ func (h *DMHub) AddExpRecord(memberID string, delta int64) (DMHubExpRecord, erro
 }
 
 // DrawCoupon issues the next coupon definition (round robin) to a member.
-// Like the real vendor, this does NOT touch the member's lastUpdated.
+// Like the real vendor, this does NOT touch the member's lastUpdated. It
+// pushes loyalty/membership_draw_coupon (SetWebhooks).
 func (h *DMHub) DrawCoupon(memberID string) (DMHubMemberCoupon, error) {
+	return h.drawCoupon(memberID, "loyalty/membership_draw_coupon")
+}
+
+func (h *DMHub) drawCoupon(memberID, event string) (DMHubMemberCoupon, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m, err := h.mustMember(memberID)
@@ -267,11 +272,13 @@ func (h *DMHub) DrawCoupon(memberID string) (DMHubMemberCoupon, error) {
 	}
 	c := h.data.coupons[h.data.drawCursor%len(h.data.coupons)]
 	h.data.drawCursor++
-	return h.data.newMemberCoupon(m, c, h.now()).clone(), nil
+	mc := h.data.newMemberCoupon(m, c, h.now())
+	h.emitCoupon(event, mc)
+	return mc.clone(), nil
 }
 
 // RedeemCoupon marks a member coupon used now. It does NOT touch the
-// member's lastUpdated.
+// member's lastUpdated. It pushes loyalty/membership_redeem_coupon.
 func (h *DMHub) RedeemCoupon(code string) (DMHubMemberCoupon, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -284,5 +291,6 @@ func (h *DMHub) RedeemCoupon(code string) (DMHubMemberCoupon, error) {
 	}
 	now := h.now()
 	mc.Status, mc.DateRedeem = "used", &now
+	h.emitCoupon("loyalty/membership_redeem_coupon", mc)
 	return mc.clone(), nil
 }

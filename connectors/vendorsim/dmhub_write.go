@@ -650,6 +650,7 @@ func (h *DMHub) handleCouponDraw(w http.ResponseWriter, r *http.Request) {
 	}
 	mc := h.data.newMemberCoupon(m, c, h.opts.Now())
 	h.recordWrite("coupon-draw", "", "coupon.draw", m.num, "", b.raw)
+	h.emitCoupon("loyalty/membership_draw_coupon", mc)
 	writeJSON(w, http.StatusOK, memberCouponJSON(mc, c))
 }
 
@@ -677,5 +678,6 @@ func (h *DMHub) handleCouponRedeem(w http.ResponseWriter, r *http.Request) {
 	now := h.opts.Now().UTC().Truncate(time.Second)
 	mc.Status, mc.DateRedeem = "used", &now
 	h.recordWrite("coupon-redeem", "", "coupon.redeem", mid, "", b.raw)
+	h.emitCoupon("loyalty/membership_redeem_coupon", mc)
 	writeJSON(w, http.StatusOK, memberCouponJSON(mc, h.data.couponByID[mc.CouponID]))
 }

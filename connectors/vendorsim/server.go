@@ -120,6 +120,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 //	dmhub:     update_member {member_id}, create_members {count},
 //	           add_point {member_id, delta, pattern}, add_exp {member_id, delta},
 //	           draw_coupon {member_id}, redeem_coupon {coupon_code},
+//	           dispatch_coupon {member_id}, level_up {member_id}, level_down {member_id},
 //	           revoke_token {}, reset_requests {}
 //	houcaller: issue_coupon {member_id}, use_coupon {coupon_code},
 //	           add_score {member_id, delta}, reset_requests {}
@@ -191,6 +192,10 @@ func (s *Server) mutateDMHub(req MutateRequest) (any, error) {
 		return h.DrawCoupon(req.MemberID)
 	case "redeem_coupon":
 		return h.RedeemCoupon(req.CouponCode)
+	case "dispatch_coupon":
+		return h.DispatchCoupon(req.MemberID)
+	case "level_up", "level_down":
+		return h.ChangeLevel(req.MemberID, req.Op == "level_up")
 	case "revoke_token":
 		h.RevokeToken()
 		return struct{}{}, nil
