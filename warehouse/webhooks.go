@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/loyaltybridge/loyaltybridge/warehouse/pii"
 )
 
 // WebhookEvent is one version of a row of webhook_events (migration 0006):
@@ -42,10 +44,17 @@ func (w *Warehouse) InsertWebhookEvents(ctx context.Context, evs ...WebhookEvent
 		return fmt.Errorf("webhook_events: %w", err)
 	}
 	now := w.now().UTC().Truncate(time.Second)
+	privacy := w.privacy.Load()
 	for i := range evs {
 		e := evs[i]
 		if e.SyncedAt.IsZero() {
 			e.SyncedAt = now
+		}
+		// the PII policy covers a pushed payload like any raw column
+		// (docs/privacy.md); the event id was derived before, from the
+		// payload as received
+		if r := privacy.For(e.Source); privacy.Active() && r != nil {
+			e.Payload, _ = r.JSON(e.Payload, pii.Other)
 		}
 		if err := b.AppendStruct(&e); err != nil {
 			_ = b.Abort()
