@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bytes"
 	"errors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"os"
 	"path/filepath"
@@ -149,7 +150,7 @@ func parseConfig(t *testing.T, name string, data []byte) *config.Config {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Parse(name, data, func(string) (string, bool) { return "x-secret-value-of-32-characters!", true })
+	cfg, err := config.Parse(name, data, func(string) (string, bool) { return "x-secret-value-of-32-characters!", true }, builtin.Kinds())
 	if err != nil {
 		t.Fatalf("the deployment config is not valid: %v", err)
 	}

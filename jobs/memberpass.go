@@ -80,7 +80,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 	lastGroup := false // this group is the pass's last one
 	nextKeys := ""
 	wh := p.e.wh
-	if readsSyncedMembers(p.src) {
+	if readsSyncedMembers(p.src, p.stream) {
 		changedFor := ""
 		if req.Mode == connectors.Incremental {
 			changedFor = p.stream
@@ -120,7 +120,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 		nextKeys, lastGroup = next, next == ""
 	}
 	var known map[string]map[string]bool
-	if l, ok := p.ms.(connectors.Ledger); ok && req.Mode == connectors.Incremental && readsSyncedMembers(p.src) {
+	if l, ok := p.ms.(connectors.Ledger); ok && req.Mode == connectors.Incremental && readsSyncedMembers(p.src, p.stream) {
 		var err error
 		if known, err = wh.KnownEntries(ctx, l.LedgerTable(), p.src.Name, keys); err != nil {
 			return b, err
@@ -148,7 +148,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 	}
 	b.Items = int64(n)
 	switch {
-	case readsSyncedMembers(p.src):
+	case readsSyncedMembers(p.src, p.stream):
 		if n > 0 {
 			cur.After = keys[n-1]
 		}

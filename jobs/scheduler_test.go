@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"io"
 	"log/slog"
 	"sync"
@@ -64,9 +65,9 @@ func schedConfig(t *testing.T, ns string, specs map[string]string) *config.Confi
 	t.Helper()
 	cfg := &config.Config{Redis: config.Redis{Namespace: ns}}
 	for name, spec := range specs {
-		cfg.Sources = append(cfg.Sources, config.Source{Name: name, Kind: config.DMHub, Schedule: spec})
+		cfg.Sources = append(cfg.Sources, config.Source{Name: name, Kind: dmhub.Kind, Schedule: spec})
 	}
-	cfg.Sources = append(cfg.Sources, config.Source{Name: "unscheduled", Kind: config.DMHub})
+	cfg.Sources = append(cfg.Sources, config.Source{Name: "unscheduled", Kind: dmhub.Kind})
 	return cfg
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"os"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestShippedConfigsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range map[string][]byte{"loyaltybridge.example.yaml": data, "demo.yaml": demoConfig} {
-		if _, err := config.Parse(name, b, env); err != nil {
+		if _, err := config.Parse(name, b, env, builtin.Kinds()); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

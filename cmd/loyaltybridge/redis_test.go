@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"net"
 	"os"
 	"os/exec"
@@ -52,7 +53,7 @@ func TestRedisSentinelClient(t *testing.T) {
 	startRedis(t, dir, conf, "--sentinel")
 
 	cfg, err := config.Parse("s.yaml", []byte(fmt.Sprintf("redis:\n  namespace: lbsentinel\n  sentinel: {master: lbmaster, addrs: [%q]}\n", sentinel)),
-		func(string) (string, bool) { return "", false })
+		func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

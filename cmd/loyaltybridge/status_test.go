@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -35,7 +36,7 @@ sources:
     streams: [members]
     credentials: {app_id: sim-dmhub-app, app_secret: sim-dmhub-secret}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL)
-	cfg, err := config.Parse("t.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("t.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -264,7 +264,7 @@ func TestFactoryAppliesTheHoucallerBlock(t *testing.T) {
 	t.Parallel()
 	url, fv := pointsVendor(t)
 	src := testSourceConfig(url, testKey)
-	src.Houcaller = &config.HoucallerOptions{MemberKeyAs: config.HoucallerKeyPlatformID, PointsMonths: 1, MonthFormat: "200601"}
+	src.Houcaller = &config.HoucallerOptions{MemberKeyAs: string(KeyPlatformID), PointsMonths: 1, MonthFormat: "200601"}
 	now := func() time.Time { return time.Date(2024, 3, 10, 1, 0, 0, 0, time.UTC) }
 	conn, err := Factory(src, connectors.Deps{Now: now})
 	if err != nil {
