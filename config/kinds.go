@@ -26,10 +26,10 @@ type KindSpec struct {
 	// Credentials are the keys the kind takes under `credentials`; any
 	// other key set there is an error.
 	Credentials []CredentialSpec
-	// Blocks are the kind-specific top-level keys of a source this kind
-	// takes (e.g. an options block); a source of another kind setting
-	// one is an error.
-	Blocks []string
+	// Fields are the kind-specific keys of a source this kind takes (e.g.
+	// an options block); a source of a kind that does not declare a key
+	// another kind declares must leave it unset.
+	Fields []string
 	// Defaults fills the kind's own defaults of a source (its options
 	// block); nil: none. It runs after the common defaults.
 	Defaults func(s *Source)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -319,8 +320,8 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 	if err := c.validateCredentials(p, s); err != nil {
 		return err
 	}
-	if s.Houcaller != nil && !slices.Contains(spec.Blocks, "houcaller") {
-		return c.fieldErr(p+".houcaller", "applies to kind houcaller only, not %s", s.Kind)
+	if err := c.validateKindFields(p, s); err != nil {
+		return err
 	}
 	if err := c.validateKeys(p, s); err != nil {
 		return err
@@ -332,6 +333,29 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 				return c.fieldErr(p+"."+fe.Field, "%s", fe.Msg)
 			}
 			return c.fieldErr(p, "%v", err)
+		}
+	}
+	return nil
+}
+
+// validateKindFields rejects a kind-specific key of a source (one that
+// some kind declares in KindSpec.Fields) set on a source of a kind that
+// does not declare it.
+func (c *Config) validateKindFields(p string, s *Source) error {
+	v := reflect.ValueOf(s).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if key == "" || !v.Type().Field(i).IsExported() || v.Field(i).IsZero() || slices.Contains(s.spec.Fields, key) {
+			continue
+		}
+		var owners []string
+		for _, k := range c.kinds {
+			if slices.Contains(k.Fields, key) {
+				owners = append(owners, string(k.Kind))
+			}
+		}
+		if len(owners) > 0 {
+			return c.fieldErr(p+"."+key, "applies to kind %s only, not %s", strings.Join(owners, ", "), s.Kind)
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -224,8 +223,11 @@ func (p *memberPass) readMembers(ctx context.Context, req connectors.Request, ke
 				mreq.Known = func(id string) bool { return k[id] }
 			}
 			r, err := p.ms.FetchMember(ctx, mreq)
-			if errors.Is(err, connectors.ErrNotFound) {
-				return // the vendor does not know this member: no records
+			if connectors.IsNotFound(err) {
+				// the vendor does not know this member: no records, but
+				// the requests it took count
+				results[i].batch = connectors.MemberBatch{Pages: r.Pages, Requests: r.Requests}
+				return
 			}
 			if err != nil {
 				results[i].err = fmt.Errorf("%s member %s: %w", p.stream, key, err)

@@ -92,7 +92,7 @@ func TestObserverSeesEveryAttempt(t *testing.T) {
 	c.UseTokens(&fetchedTokens{c: c})
 	ctx := context.Background()
 	for _, m := range sim.DMHub.Members() {
-		if _, err := c.Get(ctx, "/loyalty/v1/membership/"+m.ID+"/point", url.Values{"rows": {"5"}}); err != nil && !IsNotFound(err) {
+		if _, err := c.Get(ctx, "/loyalty/v1/membership/"+m.ID+"/point", url.Values{"rows": {"5"}}); err != nil && !connectors.IsNotFound(err) {
 			t.Fatal(err)
 		}
 	}

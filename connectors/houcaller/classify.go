@@ -1,8 +1,6 @@
 package houcaller
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/goccy/go-json"
@@ -16,25 +14,14 @@ import (
 // httpapi.Client.Classify, the one classifier of every vendor.
 // docs/errors.md renders it.
 
-// ErrNotFound marks a vendor error that says the requested member (or
-// record) does not exist. It is wrapped in a Permanent *connectors.Error;
-// callers test it with IsNotFound and may treat the member as having no
-// rows.
-var ErrNotFound = fmt.Errorf("houcaller: %w", connectors.ErrNotFound)
-
-// IsNotFound reports whether err is the vendor saying the looked-up member
-// or record does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
 // policy: Houcaller publishes no error-code table (vendor-api.md §2.2, §5
 // Q10), so the rules are on the message (`msg`, else `smg`); the simulator's
 // codes (vendorsim/doc.go) match the same messages. Order matters: the
 // first rule whose fragment the message contains decides. A code no rule
 // knows is Retryable (bounded), never silently permanent.
 var policy = httpapi.Policy{
-	Parse:    parseEnvelope,
-	NotFound: ErrNotFound,
-	Unknown:  connectors.Retryable,
+	Parse:   parseEnvelope,
+	Unknown: connectors.Retryable,
 	Messages: []httpapi.Rule{
 		// our plaintext is always valid JSON: a param the vendor cannot
 		// decrypt or parse means the DES key, mode or padding is wrong;

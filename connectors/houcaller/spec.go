@@ -39,7 +39,7 @@ var Spec = config.KindSpec{
 		{Key: "des_padding", Default: string(PKCS5), OneOf: []string{string(PKCS5), string(ZeroPadding)}},
 		{Key: "des_iv"},
 	},
-	Blocks:   []string{"houcaller"},
+	Fields:   []string{"houcaller"},
 	Defaults: defaults,
 	Check:    check,
 }

@@ -1,8 +1,6 @@
 package zvcms
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/goccy/go-json"
@@ -16,16 +14,6 @@ import (
 // httpapi.Client.Classify, the one classifier of every vendor.
 // docs/errors.md renders it.
 
-// ErrNotFound marks a business error that says the looked-up customer (or
-// coupon) does not exist, e.g. "查询的信息不存在" [S003]. It is wrapped in a
-// Permanent *connectors.Error; the engine may treat IsNotFound errors of a
-// per-member stream as "this member has no rows".
-var ErrNotFound = fmt.Errorf("zvcms: %w", connectors.ErrNotFound)
-
-// IsNotFound reports whether err is the vendor saying the looked-up
-// customer or record does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
 // policy: the global return-code table of zvcms is not public
 // (vendor-api.md §3.2, §5 Q12), so the rules are on the message; the
 // envelope says the rest: "status": true with a non-zero code is a
@@ -33,9 +21,8 @@ func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 // a system error (Retryable unless a rule says otherwise). The simulator's
 // codes (vendorsim/doc.go) carry the same messages.
 var policy = httpapi.Policy{
-	Parse:    parseEnvelope,
-	NotFound: ErrNotFound,
-	Unknown:  connectors.Retryable,
+	Parse:   parseEnvelope,
+	Unknown: connectors.Retryable,
 	Messages: []httpapi.Rule{
 		// signature, credentials, or the API not enabled for this openId
 		// ("开启令牌和权限后可调用", §3.1)
