@@ -29,10 +29,9 @@ var policy = httpapi.Policy{
 		{Match: []string{"解密", "加密", "密钥", "秘钥", "签名", "验签", "渠道", "参数解析", "解析参数", "非法请求",
 			"鉴权", "认证", "授权", "权限", "decrypt", "signature", "sign error", "channel", "unauthorized",
 			"permission", "forbidden"}, Class: connectors.Auth, Doc: "§2.1 DES envelope; sim 1001/1002"},
-		{Match: []string{"频繁", "限流", "请求过多", "too many", "rate limit"}, Class: connectors.RateLimited, Doc: "sim 429"},
-		{Match: []string{"不存在", "未找到", "查无", "找不到", "not exist", "not found"}, NotFound: true, Doc: "sim 1004 会员不存在"},
-		{Match: []string{"繁忙", "稍后", "busy", "系统异常", "系统错误", "内部错误", "internal error", "超时", "timeout",
-			"请求已过期", "expired"}, Class: connectors.Retryable, Doc: "sim 500 系统繁忙, 1005 请求已过期 (a new timestamp)"},
+		httpapi.RateLimitMessages("sim 429"),
+		httpapi.NotFoundMessages("sim 1004 会员不存在"),
+		httpapi.BusyMessages("sim 500 系统繁忙, 1005 请求已过期 (a new timestamp)"),
 		{Match: []string{"参数", "为空", "格式错误", "不支持", "不合法", "无效", "invalid", "missing", "required"},
 			Class: connectors.Permanent, Doc: "sim 1003 parameter errors"},
 	},
@@ -54,18 +53,11 @@ type response struct {
 func parseEnvelope(body []byte) httpapi.Envelope {
 	var env response
 	_ = json.Unmarshal(body, &env) // valid JSON; a wrong shape has no code
-	code, present, success := httpapi.ParseCode(env.Code)
-	switch {
-	case !present:
-		return httpapi.Envelope{}
-	case success:
-		return httpapi.Envelope{OK: true, Data: env.Data}
+	msg := string(env.Msg)
+	if strings.TrimSpace(msg) == "" {
+		msg = string(env.Smg)
 	}
-	msg := strings.TrimSpace(string(env.Msg))
-	if msg == "" {
-		msg = strings.TrimSpace(string(env.Smg))
-	}
-	return httpapi.Envelope{Code: code, Message: msg}
+	return httpapi.CodeEnvelope(env.Code, msg, env.Data)
 }
 
 // classify classifies one response (tests and fuzzing; Call does the same

@@ -17,9 +17,5 @@ func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, er
 	if h := src.Houcaller; h != nil {
 		opts = append(opts, WithKeyField(KeyField(h.MemberKeyAs)), WithMonthsBack(h.PointsMonths), WithMonthLayout(h.MonthFormat))
 	}
-	k, err := New(src, hc, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return connectors.Build(New(src, hc, opts...))
 }

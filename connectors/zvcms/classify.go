@@ -29,10 +29,9 @@ var policy = httpapi.Policy{
 		{Match: []string{"签名", "验签", "授权", "grantcode", "openid", "密钥", "秘钥", "鉴权", "认证", "权限", "非法请求",
 			"signature", "sign error", "sign check", "sign fail", "invalid sign", "unauthorized", "permission", "forbidden"},
 			Class: connectors.Auth, Doc: "§3.1; sim 40003, 40005"},
-		{Match: []string{"频繁", "限流", "请求过多", "too many", "rate limit"}, Class: connectors.RateLimited, Doc: "sim 42900"},
-		{Match: []string{"不存在", "未找到", "查无", "找不到", "not exist", "not found"}, NotFound: true, Doc: "§3.2 查询的信息不存在; sim 20001"},
-		{Match: []string{"繁忙", "稍后", "busy", "系统异常", "系统错误", "内部错误", "internal error", "超时", "timeout",
-			"请求已过期", "expired"}, Class: connectors.Retryable, Doc: "§3.2 system error; sim 50000 系统繁忙, 40004 请求已过期"},
+		httpapi.RateLimitMessages("sim 42900"),
+		httpapi.NotFoundMessages("§3.2 查询的信息不存在; sim 20001"),
+		httpapi.BusyMessages("§3.2 system error; sim 50000 系统繁忙, 40004 请求已过期"),
 	},
 }
 
@@ -51,15 +50,12 @@ type response struct {
 func parseEnvelope(body []byte) httpapi.Envelope {
 	var env response
 	_ = json.Unmarshal(body, &env) // valid JSON; a wrong shape has no code
-	code, present, success := httpapi.ParseCode(env.Code)
-	switch {
-	case !present:
-		return httpapi.Envelope{}
-	case success:
-		return httpapi.Envelope{OK: true, Data: env.Data}
+	e := httpapi.CodeEnvelope(env.Code, string(env.Message), env.Data)
+	if e.Code != "" {
+		system := env.Status != nil && strings.EqualFold(strings.TrimSpace(env.Status.V), "false")
+		e.Business = !system
 	}
-	system := env.Status != nil && strings.EqualFold(strings.TrimSpace(env.Status.V), "false")
-	return httpapi.Envelope{Code: code, Message: strings.TrimSpace(string(env.Message)), Business: !system}
+	return e
 }
 
 // classify classifies one response (tests and fuzzing; Call does the same

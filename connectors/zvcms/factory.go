@@ -14,9 +14,5 @@ func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, er
 	if deps.Now != nil {
 		opts = append(opts, WithClock(deps.Now))
 	}
-	k, err := New(src, hc, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return connectors.Build(New(src, hc, opts...))
 }
