@@ -56,4 +56,3 @@ func TestInstant(t *testing.T) {
 		}
 	}
 }
-
