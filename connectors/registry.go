@@ -36,6 +36,14 @@ type Deps struct {
 	Observer Observer
 }
 
+// Clock returns deps.Now, or time.Now when it is nil.
+func (d Deps) Clock() func() time.Time {
+	if d.Now != nil {
+		return d.Now
+	}
+	return time.Now
+}
+
 // KeyLister lists member keys of a key source, in batches.
 type KeyLister interface {
 	// ListKeys returns up to limit keys of spec from the position cursor

@@ -9,13 +9,9 @@ import (
 // Factory builds a Houcaller connector for the registry: its rate limit
 // is shared through Redis by every worker process when deps.Redis is set.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
-	hc := httpapi.NewClient(src, deps)
-	var opts []Option
-	if deps.Now != nil {
-		opts = append(opts, WithClock(deps.Now))
-	}
+	opts := []Option{WithClock(deps.Clock())}
 	if h := src.Houcaller; h != nil {
 		opts = append(opts, WithKeyField(KeyField(h.MemberKeyAs)), WithMonthsBack(h.PointsMonths), WithMonthLayout(h.MonthFormat))
 	}
-	return connectors.Build(New(src, hc, opts...))
+	return connectors.Build(New(src, httpapi.NewClient(src, deps), opts...))
 }
