@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"bytes"
 	"errors"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // manifest is the part of a Kubernetes object the checks read.

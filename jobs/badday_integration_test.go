@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"

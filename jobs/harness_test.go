@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"

@@ -3,8 +3,6 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
-	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +16,8 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
+	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )

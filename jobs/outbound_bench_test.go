@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )

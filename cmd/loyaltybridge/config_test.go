@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"os"
 	"testing"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // The shipped example and the demo's built-in config must stay valid.

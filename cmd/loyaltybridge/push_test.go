@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"

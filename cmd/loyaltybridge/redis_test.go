@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // startRedis runs a redis-server of its own (never the shared one) with

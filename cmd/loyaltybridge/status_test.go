@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
 	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
