@@ -168,12 +168,16 @@ func (e *Engine) settleIfMembersEnded(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	if found && m.id == r.st.WaitFor && m.st.Live() {
-		return nil // still going: its end releases this run
-	}
 	rows, err := e.wh.RunsByID(ctx, r.source, []string{r.st.WaitFor})
 	if err != nil {
 		return err
+	}
+	// a members run whose row says succeeded has settled the waiting runs
+	// that existed then, before its state is cleared: a run created in
+	// between is released here, not left waiting
+	ended := len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded
+	if found && m.id == r.st.WaitFor && m.st.Live() && !ended {
+		return nil // still going: its end releases this run
 	}
 	if len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded {
 		return e.release(ctx, r)
