@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"io"
 	"math"
 	"net/http"
@@ -662,7 +664,7 @@ func normalizedMembers(t *testing.T, n int) []warehouse.Member {
 	_, h := dmhubOnly(vendorsim.DMHubOptions{Seed: 42, Members: n})
 	url, _ := serve(t, h)
 	rd, rdb := warehousetest.Redis(t)
-	src := &config.Source{Name: "bench-dmhub", Kind: config.DMHub, BaseURL: url + "/dmhub", PageSize: 100,
+	src := &config.Source{Name: "bench-dmhub", Kind: dmhub.Kind, BaseURL: url + "/dmhub", PageSize: 100,
 		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	conn, err := dmhub.New(src, &httpapi.Client{Source: src.Name, HTTP: http.DefaultClient, Timeout: time.Minute},
 		dmhub.WithTokens(func(f dmhub.FetchFunc) *dmhub.TokenStore {
@@ -847,7 +849,7 @@ func (b *bench) vendorCost(t *testing.T) {
 `, url)
 	e := newEnv(t, b.bin, sources)
 	e.startWorker()
-	dmStreams := config.KindStreams[config.DMHub]
+	dmStreams := specStreams(dmhub.Spec)
 	perMember := dmStreams[1:] // members first: the other streams read its members
 	if dmStreams[0] != "members" {
 		t.Fatalf("dmhub streams %v do not start with members", dmStreams)
@@ -881,12 +883,12 @@ func (b *bench) vendorCost(t *testing.T) {
 	}
 	addRuns("dmhub", full, n, dmStreams)
 	hc := newRuns(nil, e.runs("cost-houcaller"))
-	addRuns("houcaller", hc, hcKeys, config.KindStreams[config.Houcaller])
+	addRuns("houcaller", hc, hcKeys, specStreams(houcaller.Spec))
 	every := newRuns(nil, e.runs("cost-houcaller-every-month"))
 	x, y := hc["points"], every["points"]
 	r.row("houcaller", "`points`, `points_empty_months: -1` (before: every month of `points_months: 24`)", num(hcKeys), num(int(y.Requests)),
 		fmt.Sprintf("%.2f", float64(y.Requests)/float64(hcKeys)), num(int(y.Rows)))
-	addRuns("zvcms", newRuns(nil, e.runs("cost-zvcms")), zvKeys, config.KindStreams[config.Zvcms])
+	addRuns("zvcms", newRuns(nil, e.runs("cost-zvcms")), zvKeys, specStreams(zvcms.Spec))
 	r.note("Houcaller points, default `points_empty_months: 3` against every month: %.2f ÷ %.2f requests per member (%.1f× fewer), %s ÷ %s rows.",
 		float64(x.Requests)/float64(hcKeys), float64(y.Requests)/float64(hcKeys), float64(y.Requests)/math.Max(1, float64(x.Requests)), num(int(x.Rows)), num(int(y.Rows)))
 	if x.Rows != y.Rows {
@@ -1085,3 +1087,12 @@ func dur(d time.Duration) string {
 func mb(v float64) string { return fmt.Sprintf("%.0f MB", v) }
 
 func mbytes(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }
+
+// specStreams are the stream names a kind declares.
+func specStreams(k config.KindSpec) []string {
+	var names []string
+	for _, s := range k.Streams {
+		names = append(names, s.Name)
+	}
+	return names
+}

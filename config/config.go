@@ -23,6 +23,8 @@ type Config struct {
 	// lines maps a field path such as "sources[0].schedule" to its line.
 	file  string
 	lines map[string]int
+	// kinds are the declarations the config was validated against.
+	kinds Kinds
 }
 
 // Redis locates the Redis server asynq and the shared token, rate-limit and
@@ -167,6 +169,8 @@ type Source struct {
 	WebhookSecret Secret `yaml:"webhook_secret"`
 	// Webhook tunes how pushed events are verified (config/webhook.go).
 	Webhook *WebhookOptions `yaml:"webhook"`
+	// spec is the declaration of the source's kind, set by Parse.
+	spec *KindSpec
 }
 
 // HoucallerOptions are Houcaller request details the vendor's document
@@ -198,18 +202,9 @@ const (
 	DefaultMaxMemberPages = 1000
 )
 
-// Houcaller option values and defaults.
-const (
-	HoucallerKeyMemberID         = "memberId"
-	HoucallerKeyPlatformID       = "platformId"
-	DefaultHoucallerPointsMonths = 24
-	// DefaultHoucallerPointsEmptyMonths is houcaller.points_empty_months.
-	DefaultHoucallerPointsEmptyMonths = 3
-	DefaultHoucallerMonthFormat       = "2006-01"
-	MaxHoucallerPointsMonths          = 120
-)
-
-// Credentials of a source; which fields apply depends on the kind.
+// Credentials of a source: the keys of every kind, as they stand in the
+// file. Which keys a kind takes, their defaults and their rules are
+// declared by the kind (KindSpec.Credentials, KindSpec.Check).
 type Credentials struct {
 	AppID     string `yaml:"app_id"`     // dmhub
 	AppSecret Secret `yaml:"app_secret"` // dmhub
@@ -236,22 +231,8 @@ type KeySource struct {
 	Type       string `yaml:"type"` // identity_keys only, e.g. wechat
 }
 
-// Kind is a vendor kind.
+// Kind is a vendor kind, declared by its connector (KindSpec).
 type Kind string
-
-// The vendor kinds.
-const (
-	DMHub     Kind = "dmhub"
-	Houcaller Kind = "houcaller"
-	Zvcms     Kind = "zvcms"
-)
-
-// KindStreams lists the streams of each kind, in CONTRACT.md order.
-var KindStreams = map[Kind][]string{
-	DMHub:     {"members", "identities", "points", "experience", "coupons", "member_coupons", "levels"},
-	Houcaller: {"member_coupons", "points", "coupons"},
-	Zvcms:     {"members", "member_coupons", "points"},
-}
 
 // Secret is a credential. It formats as "[redacted]" so it cannot leak into
 // logs or errors by accident; Reveal returns the value.
@@ -306,21 +287,4 @@ func (c *Config) sourceNames() string {
 		return "none"
 	}
 	return s
-}
-
-// EnabledStreams returns the streams the source syncs: its configured list,
-// or every stream of its kind (without identities when no identity_keys
-// are configured, since that stream has nothing to resolve then).
-func (s *Source) EnabledStreams() []string {
-	if len(s.Streams) > 0 {
-		return s.Streams
-	}
-	var out []string
-	for _, st := range KindStreams[s.Kind] {
-		if st == "identities" && s.IdentityKeys == nil {
-			continue
-		}
-		out = append(out, st)
-	}
-	return out
 }

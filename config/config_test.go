@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"os"
@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // testEnv is the environment the testdata configs are loaded with.
@@ -37,7 +40,7 @@ func TestBadConfigs(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s: first line must be '# error: <exact message>'", f)
 			}
-			cfg, err := Parse(f, data, testEnv)
+			cfg, err := config.Parse(f, data, testEnv, kinds)
 			if err == nil {
 				t.Fatalf("Parse(%s) = %+v, want error %q", f, cfg, want)
 			}
@@ -52,9 +55,9 @@ func TestGoodConfigs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		file  string
-		check func(t *testing.T, c *Config)
+		check func(t *testing.T, c *config.Config)
 	}{
-		{"full.yaml", func(t *testing.T, c *Config) {
+		{"full.yaml", func(t *testing.T, c *config.Config) {
 			if len(c.Sources) != 3 {
 				t.Fatalf("sources = %d, want 3", len(c.Sources))
 			}
@@ -72,7 +75,7 @@ func TestGoodConfigs(t *testing.T) {
 			if h.MemberKeys == nil || h.MemberKeys.FromSource != "acme-dmhub" || h.MemberKeys.Field != "c_houcaller_id" {
 				t.Errorf("member_keys = %+v", h.MemberKeys)
 			}
-			if o := h.Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "memberId", PointsMonths: 24, PointsEmptyMonths: 3, MonthFormat: "2006-01"}) {
+			if o := h.Houcaller; o == nil || *o != (config.HoucallerOptions{MemberKeyAs: "memberId", PointsMonths: 24, PointsEmptyMonths: 3, MonthFormat: "2006-01"}) {
 				t.Errorf("houcaller defaults = %+v", o)
 			}
 			if c.Sources[0].Houcaller != nil || c.Sources[2].Houcaller != nil {
@@ -86,7 +89,7 @@ func TestGoodConfigs(t *testing.T) {
 				t.Errorf("zvcms default streams = %s", got)
 			}
 		}},
-		{"minimal.yaml", func(t *testing.T, c *Config) {
+		{"minimal.yaml", func(t *testing.T, c *config.Config) {
 			if c.Redis.Addr != "127.0.0.1:6379" || c.Redis.Namespace != "loyaltybridge" || c.ClickHouse.Database != "loyalty" ||
 				c.ClickHouse.Addr[0] != "127.0.0.1:9000" || c.ClickHouse.Username != "default" {
 				t.Errorf("defaults: redis %+v clickhouse %+v", c.Redis, c.ClickHouse)
@@ -104,19 +107,19 @@ func TestGoodConfigs(t *testing.T) {
 				t.Errorf("source defaults = %+v", s)
 			}
 		}},
-		{"serve.yaml", func(t *testing.T, c *Config) {
+		{"serve.yaml", func(t *testing.T, c *config.Config) {
 			s := c.Serve
-			if s.Addr != "127.0.0.1:9090" || s.Token.Reveal() != "0123456789abcdef-serve" || s.MaxBodyBytes != DefaultMaxBodyBytes ||
-				s.RequestTimeout != DefaultRequestTimeout {
+			if s.Addr != "127.0.0.1:9090" || s.Token.Reveal() != "0123456789abcdef-serve" || s.MaxBodyBytes != config.DefaultMaxBodyBytes ||
+				s.RequestTimeout != config.DefaultRequestTimeout {
 				t.Errorf("serve = %+v", s)
 			}
 		}},
-		{"houcaller-options.yaml", func(t *testing.T, c *Config) {
-			if o := c.Sources[0].Houcaller; o == nil || *o != (HoucallerOptions{MemberKeyAs: "platformId", PointsMonths: 6, PointsEmptyMonths: -1, MonthFormat: "200601"}) {
+		{"houcaller-options.yaml", func(t *testing.T, c *config.Config) {
+			if o := c.Sources[0].Houcaller; o == nil || *o != (config.HoucallerOptions{MemberKeyAs: "platformId", PointsMonths: 6, PointsEmptyMonths: -1, MonthFormat: "200601"}) {
 				t.Errorf("houcaller = %+v", o)
 			}
 		}},
-		{"url-and-env-number.yaml", func(t *testing.T, c *Config) {
+		{"url-and-env-number.yaml", func(t *testing.T, c *config.Config) {
 			if c.Redis.URL != "redis://:pw@127.0.0.1:6380/2" || c.Redis.Addr != "" {
 				t.Errorf("redis = %+v", c.Redis)
 			}
@@ -136,7 +139,7 @@ func TestGoodConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := Parse(p, data, testEnv)
+			c, err := config.Parse(p, data, testEnv, kinds)
 			if err != nil {
 				t.Fatalf("Parse(%s): %v", p, err)
 			}
@@ -147,7 +150,7 @@ func TestGoodConfigs(t *testing.T) {
 
 func TestSecretsDoNotFormat(t *testing.T) {
 	t.Parallel()
-	s := Secret("hunter2-secret")
+	s := config.Secret("hunter2-secret")
 	for _, got := range []string{s.String(), s.GoString(), fmtAll(s)} {
 		if strings.Contains(got, "hunter2") {
 			t.Errorf("secret leaked: %q", got)
@@ -158,15 +161,19 @@ func TestSecretsDoNotFormat(t *testing.T) {
 	}
 }
 
-func fmtAll(s Secret) string {
-	c := Credentials{AppSecret: s}
+func fmtAll(s config.Secret) string {
+	c := config.Credentials{AppSecret: s}
 	return strings.Join([]string{sprintf("%v", c), sprintf("%+v", c), sprintf("%#v", c), sprintf("%s", s)}, " ")
 }
 
 func TestLoadMissingFile(t *testing.T) {
 	t.Parallel()
-	_, err := Load("testdata/does-not-exist.yaml")
+	_, err := config.Load("testdata/does-not-exist.yaml", kinds)
 	if err == nil || !strings.Contains(err.Error(), "testdata/does-not-exist.yaml") {
 		t.Fatalf("Load(missing) = %v, want an error naming the file", err)
 	}
 }
+
+// kinds are the shipped kinds' declarations the testdata configs are
+// validated against.
+var kinds = builtin.Kinds()

@@ -1,10 +1,12 @@
-package config
+package config_test
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
 )
 
 // FuzzParse: a config file is user input. Whatever its bytes, Parse returns
@@ -18,7 +20,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse("fuzz.yaml", data, testEnv)
+		cfg, err := config.Parse("fuzz.yaml", data, testEnv, kinds)
 		if err != nil {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, "config: fuzz.yaml") {

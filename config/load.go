@@ -15,14 +15,15 @@ import (
 )
 
 // Load reads the YAML file at path: it expands ${NAME} references, rejects
-// unknown keys, decodes, applies defaults and validates. Every error names
-// the file, the line and the field.
-func Load(path string) (*Config, error) {
+// unknown keys, decodes, applies defaults and validates every source
+// against the declaration of its kind in kinds (the connectors.Registry's
+// Kinds). Every error names the file, the line and the field.
+func Load(path string, kinds Kinds) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return Parse(path, data, os.LookupEnv, kinds)
 }
 
 // LookupFunc looks up an environment variable, like os.LookupEnv.
@@ -30,8 +31,8 @@ type LookupFunc func(name string) (string, bool)
 
 // Parse is Load on bytes; name is used in error messages and lookup
 // resolves ${NAME} references.
-func Parse(name string, data []byte, lookup LookupFunc) (*Config, error) {
-	c := &Config{file: name, lines: map[string]int{}}
+func Parse(name string, data []byte, lookup LookupFunc, kinds Kinds) (*Config, error) {
+	c := &Config{file: name, lines: map[string]int{}, kinds: kinds}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

@@ -1,9 +1,11 @@
-package config
+package config_test
 
 import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
 )
 
 func TestOpsConfig(t *testing.T) {
@@ -21,7 +23,7 @@ func TestOpsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Parse("ops.yaml", data, env)
+	c, err := config.Parse("ops.yaml", data, env, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func TestOpsConfig(t *testing.T) {
 	if got := c.Secrets(); !slices.Equal(got, want) {
 		t.Errorf("Secrets() = %q, want %q", got, want)
 	}
-	min, err := Parse("min.yaml", []byte("sources: []\n"), env)
+	min, err := config.Parse("min.yaml", []byte("sources: []\n"), env, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,20 +48,20 @@ func TestRedisHAConfig(t *testing.T) {
 	tests := []struct {
 		name  string
 		yaml  string
-		check func(t *testing.T, r Redis)
+		check func(t *testing.T, r config.Redis)
 	}{
 		{"sentinel", "redis:\n  password: pw12\n  sentinel: {master: mymaster, addrs: [10.0.0.1:26379, 10.0.0.2:26379], password: spw1}\n",
-			func(t *testing.T, r Redis) {
+			func(t *testing.T, r config.Redis) {
 				if !r.HA() || r.Addr != "" || r.Sentinel.Master != "mymaster" || len(r.Sentinel.Addrs) != 2 || r.Sentinel.Password.Reveal() != "spw1" {
 					t.Errorf("redis = %+v, sentinel %+v (addr must not default)", r, r.Sentinel)
 				}
 			}},
-		{"cluster", "redis:\n  cluster: [10.0.0.1:7000, 10.0.0.2:7000]\n", func(t *testing.T, r Redis) {
+		{"cluster", "redis:\n  cluster: [10.0.0.1:7000, 10.0.0.2:7000]\n", func(t *testing.T, r config.Redis) {
 			if !r.HA() || r.Addr != "" || len(r.Cluster) != 2 || r.Namespace != "loyaltybridge" {
 				t.Errorf("redis = %+v", r)
 			}
 		}},
-		{"single", "redis: {addr: 10.0.0.1:6379}\n", func(t *testing.T, r Redis) {
+		{"single", "redis: {addr: 10.0.0.1:6379}\n", func(t *testing.T, r config.Redis) {
 			if r.HA() {
 				t.Errorf("redis = %+v is not HA", r)
 			}
@@ -68,14 +70,14 @@ func TestRedisHAConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := Parse(tc.name+".yaml", []byte(tc.yaml), testEnv)
+			c, err := config.Parse(tc.name+".yaml", []byte(tc.yaml), testEnv, kinds)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tc.check(t, c.Redis)
 		})
 	}
-	c, err := Parse("s.yaml", []byte(tests[0].yaml), testEnv)
+	c, err := config.Parse("s.yaml", []byte(tests[0].yaml), testEnv, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-package config
+package config_test
 
 import (
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"os"
 	"slices"
 	"strings"
@@ -27,25 +28,25 @@ sources:
 
 func TestPIIPolicy(t *testing.T) {
 	t.Parallel()
-	c, err := Parse("pii.yaml", []byte(piiYAML), testEnv)
+	c, err := config.Parse("pii.yaml", []byte(piiYAML), testEnv, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &c.Sources[0]
 	tests := []struct {
 		field string
-		want  PIIAction
+		want  config.PIIAction
 	}{
-		{"mobile", PIIHash},
-		{"email", PIIMask},
-		{"name", PIIDrop},
-		{"address", PIIKeep},       // not listed: the default
-		{"id_card", PIIKeep},       // named fields do not match c_ patterns
-		{"c_vip_store", PIIMask},   // c_*
-		{"c_id_card", PIIHash},     // c_id* is longer than c_*
-		{"c_id_card_old", PIIDrop}, // the exact key beats every pattern
-		{"c_zvcms_id", PIIKeep},
-		{"cm_test2", PIIKeep}, // not a c_ key
+		{"mobile", config.PIIHash},
+		{"email", config.PIIMask},
+		{"name", config.PIIDrop},
+		{"address", config.PIIKeep},       // not listed: the default
+		{"id_card", config.PIIKeep},       // named fields do not match c_ patterns
+		{"c_vip_store", config.PIIMask},   // c_*
+		{"c_id_card", config.PIIHash},     // c_id* is longer than c_*
+		{"c_id_card_old", config.PIIDrop}, // the exact key beats every pattern
+		{"c_zvcms_id", config.PIIKeep},
+		{"cm_test2", config.PIIKeep}, // not a c_ key
 	}
 	for _, tt := range tests {
 		if got := s.PIIPolicy(tt.field); got != tt.want {
@@ -55,16 +56,16 @@ func TestPIIPolicy(t *testing.T) {
 	if !s.PIIActive() {
 		t.Error("PIIActive = false")
 	}
-	if (&Source{PII: map[string]string{"mobile": "keep"}}).PIIActive() {
+	if (&config.Source{PII: map[string]string{"mobile": "keep"}}).PIIActive() {
 		t.Error("an all-keep policy is active")
 	}
 }
 
-// TestPIIKeyNeverPrinted: pii_key is a Secret: formatting the config in
+// TestPIIKeyNeverPrinted: pii_key is a config.Secret: formatting the config in
 // any way does not show it, and the log redactor gets it.
 func TestPIIKeyNeverPrinted(t *testing.T) {
 	t.Parallel()
-	c, err := Parse("pii.yaml", []byte(piiYAML), testEnv)
+	c, err := config.Parse("pii.yaml", []byte(piiYAML), testEnv, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +112,11 @@ func TestExamplePIIBlock(t *testing.T) {
 		}
 		return testEnv(name)
 	}
-	c, err := Parse("example.yaml", []byte(strings.Join(out, "\n")), env)
+	c, err := config.Parse("example.yaml", []byte(strings.Join(out, "\n")), env, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Sources[0].PIIPolicy(FieldMobile); got != PIIHash || len(c.Sources[0].PII) != 6 {
+	if got := c.Sources[0].PIIPolicy(config.FieldMobile); got != config.PIIHash || len(c.Sources[0].PII) != 6 {
 		t.Errorf("example pii block: mobile %s, %d entries (%v)", got, len(c.Sources[0].PII), c.Sources[0].PII)
 	}
 }

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,31 +102,17 @@ func (c *Config) setDefaults() {
 		if s.MaxMemberPages == 0 {
 			s.MaxMemberPages = DefaultMaxMemberPages
 		}
-		if s.Kind == Houcaller {
-			if s.Houcaller == nil {
-				s.Houcaller = &HoucallerOptions{}
-			}
-			if s.Houcaller.MemberKeyAs == "" {
-				s.Houcaller.MemberKeyAs = HoucallerKeyMemberID
-			}
-			if s.Houcaller.PointsMonths == 0 {
-				s.Houcaller.PointsMonths = DefaultHoucallerPointsMonths
-			}
-			if s.Houcaller.PointsEmptyMonths == 0 {
-				s.Houcaller.PointsEmptyMonths = DefaultHoucallerPointsEmptyMonths
-			}
-			if s.Houcaller.MonthFormat == "" {
-				s.Houcaller.MonthFormat = DefaultHoucallerMonthFormat
-			}
-			if s.Credentials.DESMode == "" {
-				s.Credentials.DESMode = "ecb"
-			}
-			if s.Credentials.DESPadding == "" {
-				s.Credentials.DESPadding = "pkcs5"
+		if s.spec, _ = c.kinds.Spec(s.Kind); s.spec == nil {
+			continue // validate reports the unknown kind
+		}
+		cred := s.Credentials.fields()
+		for _, cs := range s.spec.Credentials {
+			if p := cred[cs.Key]; p != nil && *p == "" && cs.Default != "" {
+				*p = cs.Default
 			}
 		}
-		if s.Kind == Zvcms && s.Credentials.Signer == "" {
-			s.Credentials.Signer = "hmac-sha1"
+		if s.spec.Defaults != nil {
+			s.spec.Defaults(s)
 		}
 	}
 	if c.ClickHouse.MaxOpenConns == 0 {
@@ -217,8 +205,8 @@ func (c *Config) validate() error {
 			if j == i && ks.key == "member_keys" {
 				return c.fieldErr(p, "a source cannot take its member keys from itself")
 			}
-			if !slices.Contains(c.Sources[j].EnabledStreams(), "members") {
-				return c.fieldErr(p, "source %q does not sync the members stream, so it has no members to take keys from", ks.spec.FromSource)
+			if ms := c.Sources[j].MembersStream(); ms == "" || !slices.Contains(c.Sources[j].EnabledStreams(), ms) {
+				return c.fieldErr(p, "source %q does not sync a members stream, so it has no members to take keys from", ks.spec.FromSource)
 			}
 			if err := c.validateKeyPII(fmt.Sprintf("sources[%d].%s", i, ks.key), ks.spec, &c.Sources[j]); err != nil {
 				return err
@@ -292,13 +280,14 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 		return c.fieldErr(p+".name", "%q is already the name of sources[%d]", s.Name, j)
 	}
 	names[s.Name] = i
-	streams, ok := KindStreams[s.Kind]
-	if !ok {
+	spec := s.spec
+	if spec == nil {
 		if s.Kind == "" {
-			return c.fieldErr(p, "kind is required (dmhub, houcaller or zvcms)")
+			return c.fieldErr(p, "kind is required (%s)", c.kinds.names())
 		}
-		return c.fieldErr(p+".kind", "%q is not a known kind (dmhub, houcaller or zvcms)", s.Kind)
+		return c.fieldErr(p+".kind", "%q is not a known kind (%s)", s.Kind, c.kinds.names())
 	}
+	streams := spec.StreamNames()
 	if s.BaseURL == "" {
 		return c.fieldErr(p, "base_url is required")
 	}
@@ -351,65 +340,66 @@ func (c *Config) validateSource(i int, names map[string]int) error {
 	if err := c.validateCredentials(p, s); err != nil {
 		return err
 	}
-	if err := c.validateHoucaller(p, s); err != nil {
+	if err := c.validateKindFields(p, s); err != nil {
 		return err
 	}
 	if err := c.validateWebhook(p, s); err != nil {
 		return err
 	}
-	return c.validateKeys(p, s)
-}
-
-// validateHoucaller checks the houcaller block: only for kind houcaller,
-// a known key field, a month count in range, a month format that writes
-// and reads back a year and a month.
-func (c *Config) validateHoucaller(p string, s *Source) error {
-	h := s.Houcaller
-	switch {
-	case h == nil:
-		return nil
-	case s.Kind != Houcaller:
-		return c.fieldErr(p+".houcaller", "applies to kind houcaller only, not %s", s.Kind)
-	case h.MemberKeyAs != HoucallerKeyMemberID && h.MemberKeyAs != HoucallerKeyPlatformID:
-		return c.fieldErr(p+".houcaller.member_key_as", "%q is neither %s nor %s", h.MemberKeyAs, HoucallerKeyMemberID, HoucallerKeyPlatformID)
-	case h.PointsMonths < 1 || h.PointsMonths > MaxHoucallerPointsMonths:
-		return c.fieldErr(p+".houcaller.points_months", "%d is out of range 1..%d", h.PointsMonths, MaxHoucallerPointsMonths)
-	case h.PointsEmptyMonths > MaxHoucallerPointsMonths:
-		return c.fieldErr(p+".houcaller.points_empty_months", "%d is out of range 1..%d (negative: never stop early)",
-			h.PointsEmptyMonths, MaxHoucallerPointsMonths)
+	if err := c.validateKeys(p, s); err != nil {
+		return err
 	}
-	probe := time.Date(2019, time.October, 1, 0, 0, 0, 0, time.UTC)
-	back, err := time.Parse(h.MonthFormat, probe.Format(h.MonthFormat))
-	if err != nil || back.Year() != 2019 || back.Month() != time.October {
-		return c.fieldErr(p+".houcaller.month_format", "%q is not a Go time layout of a year and a month (e.g. 2006-01 or 200601)", h.MonthFormat)
+	if spec.Check != nil {
+		if err := spec.Check(s); err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return c.fieldErr(p+"."+fe.Field, "%s", fe.Msg)
+			}
+			return c.fieldErr(p, "%v", err)
+		}
 	}
 	return nil
 }
 
-// credentialFields lists, per kind, the required and the optional
-// credential keys; any other non-empty credential key is an error.
-var credentialFields = map[Kind]struct{ required, optional []string }{
-	DMHub:     {required: []string{"app_id", "app_secret"}},
-	Houcaller: {required: []string{"channel", "des_key"}, optional: []string{"des_mode", "des_padding", "des_iv"}},
-	Zvcms:     {required: []string{"open_id", "grant_code", "secret"}, optional: []string{"signer"}},
-}
-
-func (cr Credentials) values() map[string]string {
-	return map[string]string{
-		"app_id": cr.AppID, "app_secret": cr.AppSecret.Reveal(),
-		"channel": cr.Channel, "des_key": cr.DESKey.Reveal(), "des_mode": cr.DESMode,
-		"des_padding": cr.DESPadding, "des_iv": cr.DESIV.Reveal(),
-		"open_id": cr.OpenID, "grant_code": cr.GrantCode.Reveal(), "secret": cr.Secret.Reveal(), "signer": cr.Signer,
+// validateKindFields rejects a kind-specific key of a source (one that
+// some kind declares in KindSpec.Fields) set on a source of a kind that
+// does not declare it.
+func (c *Config) validateKindFields(p string, s *Source) error {
+	v := reflect.ValueOf(s).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if key == "" || !v.Type().Field(i).IsExported() || v.Field(i).IsZero() || slices.Contains(s.spec.Fields, key) {
+			continue
+		}
+		var owners []string
+		for _, k := range c.kinds {
+			if slices.Contains(k.Fields, key) {
+				owners = append(owners, string(k.Kind))
+			}
+		}
+		if len(owners) > 0 {
+			return c.fieldErr(p+"."+key, "applies to kind %s only, not %s", strings.Join(owners, ", "), s.Kind)
+		}
 	}
+	return nil
 }
 
 func (c *Config) validateCredentials(p string, s *Source) error {
-	want := credentialFields[s.Kind]
-	vals := s.Credentials.values()
 	cp := p + ".credentials"
-	for _, k := range want.required {
-		if strings.TrimSpace(vals[k]) == "" {
-			return c.fieldErr(cp, "%s is required for kind %s", k, s.Kind)
+	vals := s.Credentials.fields()
+	var takes []string
+	for _, cs := range s.spec.Credentials {
+		takes = append(takes, cs.Key)
+		v := *vals[cs.Key]
+		switch {
+		case v == "" || strings.TrimSpace(v) == "":
+			if cs.Required {
+				return c.fieldErr(cp+"."+cs.Key, "is required for kind %s", s.Kind)
+			}
+		case cs.Bytes > 0 && len(v) != cs.Bytes:
+			return c.fieldErr(cp+"."+cs.Key, "must be exactly %d bytes, got %d", cs.Bytes, len(v))
+		case len(cs.OneOf) > 0 && !slices.Contains(cs.OneOf, v):
+			return c.fieldErr(cp+"."+cs.Key, "%q is not one of %s", v, strings.Join(cs.OneOf, ", "))
 		}
 	}
 	keys := make([]string, 0, len(vals))
@@ -418,69 +408,47 @@ func (c *Config) validateCredentials(p string, s *Source) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if vals[k] != "" && !slices.Contains(want.required, k) && !slices.Contains(want.optional, k) {
-			return c.fieldErr(cp+"."+k, "is not a credential of kind %s (it takes: %s)", s.Kind, strings.Join(append(want.required, want.optional...), ", "))
-		}
-	}
-	cr := s.Credentials
-	switch s.Kind {
-	case Houcaller:
-		if n := len(cr.DESKey); n != 8 {
-			return c.fieldErr(cp+".des_key", "must be exactly 8 bytes, got %d", n)
-		}
-		if cr.DESMode != "ecb" && cr.DESMode != "cbc" {
-			return c.fieldErr(cp+".des_mode", "%q is not ecb or cbc", cr.DESMode)
-		}
-		if cr.DESPadding != "pkcs5" && cr.DESPadding != "zero" {
-			return c.fieldErr(cp+".des_padding", "%q is not pkcs5 or zero", cr.DESPadding)
-		}
-		if cr.DESMode == "cbc" && len(cr.DESIV) != 8 {
-			return c.fieldErr(cp+".des_iv", "des_mode cbc needs an 8-byte des_iv, got %d bytes", len(cr.DESIV))
-		}
-		if cr.DESMode == "ecb" && cr.DESIV != "" {
-			return c.fieldErr(cp+".des_iv", "is only used with des_mode cbc")
-		}
-	case Zvcms:
-		if cr.Signer != "hmac-sha1" && cr.Signer != "sha1" {
-			return c.fieldErr(cp+".signer", "%q is not a known signer (hmac-sha1, sha1)", cr.Signer)
+		if *vals[k] != "" && !slices.Contains(takes, k) {
+			return c.fieldErr(cp+"."+k, "is not a credential of kind %s (it takes: %s)", s.Kind, strings.Join(takes, ", "))
 		}
 	}
 	return nil
 }
 
-// MemberKeyStreams are, per kind, the streams that look members up one by
-// one from member_keys.
-var MemberKeyStreams = map[Kind][]string{
-	Houcaller: {"member_coupons", "points"},
-	Zvcms:     {"members", "member_coupons", "points"},
-}
-
+// validateKeys checks member_keys and identity_keys against the shapes
+// of the kind's streams: member_keys only for a kind with a stream read
+// over them (and then required while such a stream is enabled);
+// identity_keys likewise.
 func (c *Config) validateKeys(p string, s *Source) error {
-	if s.Kind == DMHub {
-		if s.MemberKeys != nil {
-			return c.fieldErr(p+".member_keys", "kind dmhub lists its members itself; member_keys is for houcaller and zvcms")
-		}
-		if s.IdentityKeys != nil {
-			if err := c.validateKeySource(p+".identity_keys", s.IdentityKeys, true); err != nil {
-				return err
-			}
-		} else if slices.Contains(s.Streams, "identities") {
-			return c.fieldErr(p+".streams", "the identities stream needs identity_keys")
-		}
-		return nil
-	}
-	if s.IdentityKeys != nil {
-		return c.fieldErr(p+".identity_keys", "only kind dmhub resolves identities")
-	}
-	if s.MemberKeys == nil {
-		for _, st := range s.EnabledStreams() {
-			if slices.Contains(MemberKeyStreams[s.Kind], st) {
-				return c.fieldErr(p, "member_keys is required: kind %s looks members up one by one for the %s stream", s.Kind, st)
+	spec := s.spec
+	enabled := s.EnabledStreams()
+	needs := func(r Reads) string {
+		for _, name := range enabled {
+			if st, ok := spec.Stream(name); ok && st.Reads == r {
+				return name
 			}
 		}
-		return nil
+		return ""
 	}
-	return c.validateKeySource(p+".member_keys", s.MemberKeys, false)
+	switch {
+	case s.MemberKeys != nil && !spec.reads(ReadsMemberKeys):
+		return c.fieldErr(p+".member_keys", "kind %s has no stream read over member_keys (it lists its members itself)", s.Kind)
+	case s.MemberKeys != nil:
+		if err := c.validateKeySource(p+".member_keys", s.MemberKeys, false); err != nil {
+			return err
+		}
+	case needs(ReadsMemberKeys) != "":
+		return c.fieldErr(p, "member_keys is required: kind %s looks members up one by one for the %s stream", s.Kind, needs(ReadsMemberKeys))
+	}
+	switch {
+	case s.IdentityKeys != nil && !spec.reads(ReadsIdentityKeys):
+		return c.fieldErr(p+".identity_keys", "kind %s has no stream that resolves identities", s.Kind)
+	case s.IdentityKeys != nil:
+		return c.validateKeySource(p+".identity_keys", s.IdentityKeys, true)
+	case needs(ReadsIdentityKeys) != "":
+		return c.fieldErr(p+".streams", "the %s stream needs identity_keys", needs(ReadsIdentityKeys))
+	}
+	return nil
 }
 
 var keyField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"regexp"
+	"slices"
 )
 
 // WebhookOptions are the details of DM Hub's webhook signature the vendor
@@ -55,16 +56,12 @@ func (s *Source) WebhookMaxBody() int64 {
 // headerName is an HTTP header field name (RFC 9110 token characters).
 var headerName = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 
-// validateWebhook checks webhook_secret and the webhook block: DM Hub
-// sources only, a header name, a known encoding, a body bound in range.
+// validateWebhook checks webhook_secret and the webhook block: a header
+// name, a known encoding, a body bound in range. Which kinds take them is
+// their declaration's (KindSpec.Fields; validateKindFields refuses them on
+// any other kind).
 func (c *Config) validateWebhook(p string, s *Source) error {
-	if s.Kind != DMHub {
-		if s.WebhookSecret != "" {
-			return c.fieldErr(p+".webhook_secret", "applies to kind dmhub only (this source is %s)", s.Kind)
-		}
-		if s.Webhook != nil {
-			return c.fieldErr(p+".webhook", "applies to kind dmhub only (this source is %s)", s.Kind)
-		}
+	if !slices.Contains(s.spec.Fields, "webhook_secret") {
 		return nil
 	}
 	if sec := s.WebhookSecret.Reveal(); sec != "" && len(sec) < 8 {

@@ -1,8 +1,10 @@
-package config
+package config_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/loyaltybridge/loyaltybridge/config"
 )
 
 // TestExplicitZeroIsKept: lookback: 0 and max_retry: 0 are valid settings,
@@ -23,7 +25,7 @@ func TestExplicitZeroIsKept(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := Parse("x.yaml", []byte(tt.yaml), testEnv)
+			c, err := config.Parse("x.yaml", []byte(tt.yaml), testEnv, kinds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +57,7 @@ func TestClickHousePoolFollowsConcurrency(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := Parse("x.yaml", []byte(tt.yaml), testEnv)
+			c, err := config.Parse("x.yaml", []byte(tt.yaml), testEnv, kinds)
 			if err != nil {
 				t.Fatal(err)
 			}

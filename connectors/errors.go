@@ -11,8 +11,16 @@ import (
 
 // ErrNotFound is wrapped by connector errors that mean "the vendor does
 // not know this member or record": a per-member pass counts such a member
-// as having no records instead of failing.
+// as having no records instead of failing. It is the one not-found
+// convention of every connector: httpapi's classifier wraps it for a
+// vendor rule marked NotFound, streams return it as it comes (a
+// MemberStream with the Pages and Requests it used), and callers test it
+// with IsNotFound.
 var ErrNotFound = errors.New("not found")
+
+// IsNotFound reports whether err says the vendor does not know the
+// member or record (it wraps ErrNotFound).
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // Class says what the caller should do about an error. Every vendor
 // response is classified exactly once, by httpapi.Client.Classify with the

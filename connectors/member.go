@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -27,8 +28,9 @@ type MemberRequest struct {
 	// first page holding a known entry, if it verified the vendor really
 	// returns newest first.
 	Known func(entryID string) bool
-	// Since is the stream's committed (source-wide) incremental cursor.
-	Since []byte
+	// Since is the stream's committed (source-wide) incremental cursor
+	// (the same cursor as Request.Since).
+	Since json.RawMessage
 	// MaxPages caps the vendor pages this member's read may take (the
 	// source's max_member_pages; 0: config.DefaultMaxMemberPages). A read
 	// that hits it, or meets a page repeating the previous one (a vendor
@@ -47,17 +49,17 @@ func (req MemberRequest) Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// MemberBatch is what FetchMember read. NotFound reports a member the
-// vendor does not know (deleted, or a key without a member): zero rows,
-// not a failure.
+// MemberBatch is what FetchMember read. A member the vendor does not know
+// (deleted, or a key without a member) is an error wrapping ErrNotFound,
+// returned with the batch of the Pages and Requests it took: the engine
+// counts those and the member as having no rows, not as a failure.
 type MemberBatch struct {
 	Rows     []warehouse.Row
 	Pages    int
 	Requests int
-	NotFound bool
 	// Commit, when set, is the incremental cursor this member's read
 	// supports; the pass commits it when every member is done.
-	Commit []byte
+	Commit json.RawMessage
 	// Capped reports a read stopped by the page cap or a repeated page
 	// (see MemberRequest.MaxPages): the member's records may be incomplete.
 	Capped bool

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // manifest is the part of a Kubernetes object the checks read.
@@ -149,7 +150,7 @@ func parseConfig(t *testing.T, name string, data []byte) *config.Config {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Parse(name, data, func(string) (string, bool) { return "x-secret-value-of-32-characters!", true })
+	cfg, err := config.Parse(name, data, func(string) (string, bool) { return "x-secret-value-of-32-characters!", true }, builtin.Kinds())
 	if err != nil {
 		t.Fatalf("the deployment config is not valid: %v", err)
 	}

@@ -18,10 +18,8 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
-	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
-	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
-	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
@@ -161,7 +159,7 @@ sources:
     credentials: {open_id: sim-zvcms-open, grant_code: sim-grant, secret: sim-zvcms-secret}
     member_keys: {from_source: acme-dmhub, field: c_zvcms_id}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL, ourRPS, badDayTimeout, badDayPointMonths)
-	cfg, err := config.Parse("badday.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("badday.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +179,9 @@ sources:
 			}
 			t.Cleanup(func() { _ = whw.Close() })
 		}
-		reg := connectors.NewRegistry()
-		for kind, f := range map[config.Kind]connectors.Factory{config.DMHub: dmhub.Factory, config.Houcaller: houcaller.Factory, config.Zvcms: zvcms.Factory} {
-			if err := reg.Register(kind, f); err != nil {
-				t.Fatal(err)
-			}
+		reg, err := builtin.Registry()
+		if err != nil {
+			t.Fatal(err)
 		}
 		w.reqs = &countingTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
 		w.engine = jobs.NewEngine(cfg, whw, w.rdb, reg, log.With("worker", i+1), jobs.WithTransport(w.reqs))

@@ -13,10 +13,8 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
-	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
-	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
-	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
@@ -50,7 +48,7 @@ sources:
     page_size: 50
     credentials: {app_id: sim-dmhub-app, app_secret: sim-dmhub-secret}
 %s`, rCfg.Addr, rCfg.Namespace, replicas[0], db, cluster, srv.URL, strings.ReplaceAll(threeVendors, "{{sim}}", srv.URL))
-	cfg, err := config.Parse("cluster.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("cluster.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +72,9 @@ sources:
 	}
 	t.Logf("migrate ON CLUSTER %s applied %v", cluster, applied)
 
-	reg := connectors.NewRegistry()
-	for kind, f := range map[config.Kind]connectors.Factory{config.DMHub: dmhub.Factory, config.Houcaller: houcaller.Factory, config.Zvcms: zvcms.Factory} {
-		if err := reg.Register(kind, f); err != nil {
-			t.Fatal(err)
-		}
+	reg, err := builtin.Registry()
+	if err != nil {
+		t.Fatal(err)
 	}
 	engine := jobs.NewEngine(cfg, wh, rdb, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	wctx, stop := context.WithCancel(ctx)

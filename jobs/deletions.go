@@ -5,31 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
-	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
-// deletionTables says which tables a complete full run of a (kind,
-// stream) reads whole, so that a row it no longer saw is gone at the
-// vendor. zvcms's complete coupon list is the paged one of allCustomerInfo
-// (the members stream); its getCustomerCoupons may answer with one coupon
-// (vendor-api.md §3.3), so its member_coupons stream proves nothing.
-var deletionTables = map[config.Kind]map[string][]warehouse.Table{
-	config.DMHub: {
-		"members":        {warehouse.Members},
-		"member_coupons": {warehouse.MemberCoupons},
-		"identities":     {warehouse.MemberIdentities},
-	},
-	config.Houcaller: {
-		"member_coupons": {warehouse.MemberCoupons},
-	},
-	config.Zvcms: {
-		"members": {warehouse.Members, warehouse.MemberCoupons},
-	},
-}
-
-// markDeleted runs at the successful end of a full run, before the run is
+// markDeleted runs at the successful end of a full run of a stream that
+// proves tables (StreamSpec.Proves: it reads them whole, so a row it no
+// longer saw is gone at the vendor), before the run is
 // recorded as succeeded (a crash repeats it; it is idempotent): every live
 // row of the stream's tables that the scan did not load (synced_at before
 // the scan's start, warehouse.ScanStart, minus the source's lookback,
@@ -50,7 +31,11 @@ func (e *Engine) markDeleted(ctx context.Context, source, stream, mode string, s
 		return err
 	}
 	before := scan.Add(-src.Lookback)
-	for _, t := range deletionTables[src.Kind][stream] {
+	tables, err := provedTables(src, stream)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
 		n, err := e.wh.MarkDeleted(ctx, t, source, stream, before)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", source, stream, err)

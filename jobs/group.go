@@ -269,7 +269,7 @@ func (e *Engine) finish(ctx context.Context, r *run, commit json.RawMessage) err
 	if err := e.writeRow(ctx, r, &now); err != nil {
 		return err
 	}
-	if r.stream == membersStream {
+	if r.stream == e.membersStreamOf(r.source) {
 		if err := e.settleWaiting(ctx, r.source, r.id, true, ""); err != nil {
 			return err
 		}

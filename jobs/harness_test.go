@@ -15,10 +15,8 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
-	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
-	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
-	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
@@ -94,15 +92,13 @@ sources:
 %s
 %s`, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, worker, o.top, srv.URL, rate, pageSize, secret, o.sourceYML,
 		strings.ReplaceAll(o.extra, "{{sim}}", srv.URL))
-	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := connectors.NewRegistry()
-	for kind, f := range map[config.Kind]connectors.Factory{config.DMHub: dmhub.Factory, config.Houcaller: houcaller.Factory, config.Zvcms: zvcms.Factory} {
-		if err := reg.Register(kind, f); err != nil {
-			t.Fatal(err)
-		}
+	reg, err := builtin.Registry()
+	if err != nil {
+		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

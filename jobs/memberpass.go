@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -80,7 +79,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 	lastGroup := false // this group is the pass's last one
 	nextKeys := ""
 	wh := p.e.wh
-	if readsSyncedMembers(p.src) {
+	if readsSyncedMembers(p.src, p.stream) {
 		changedFor := ""
 		if req.Mode == connectors.Incremental {
 			changedFor = p.stream
@@ -120,7 +119,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 		nextKeys, lastGroup = next, next == ""
 	}
 	var known map[string]map[string]bool
-	if l, ok := p.ms.(connectors.Ledger); ok && req.Mode == connectors.Incremental && readsSyncedMembers(p.src) {
+	if l, ok := p.ms.(connectors.Ledger); ok && req.Mode == connectors.Incremental && readsSyncedMembers(p.src, p.stream) {
 		var err error
 		if known, err = wh.KnownEntries(ctx, l.LedgerTable(), p.src.Name, keys); err != nil {
 			return b, err
@@ -148,7 +147,7 @@ func (p *memberPass) Fetch(ctx context.Context, req connectors.Request) (connect
 	}
 	b.Items = int64(n)
 	switch {
-	case readsSyncedMembers(p.src):
+	case readsSyncedMembers(p.src, p.stream):
 		if n > 0 {
 			cur.After = keys[n-1]
 		}
@@ -224,8 +223,11 @@ func (p *memberPass) readMembers(ctx context.Context, req connectors.Request, ke
 				mreq.Known = func(id string) bool { return k[id] }
 			}
 			r, err := p.ms.FetchMember(ctx, mreq)
-			if errors.Is(err, connectors.ErrNotFound) {
-				return // the vendor does not know this member: no records
+			if connectors.IsNotFound(err) {
+				// the vendor does not know this member: no records, but
+				// the requests it took count
+				results[i].batch = connectors.MemberBatch{Pages: r.Pages, Requests: r.Requests}
+				return
 			}
 			if err != nil {
 				results[i].err = fmt.Errorf("%s member %s: %w", p.stream, key, err)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
+	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -85,10 +87,10 @@ func TestMemberPassResumesAfterTheLastFinishedMember(t *testing.T) {
 `, keyFile)})
 	double := &flakyMembers{delay: 20 * time.Millisecond, fails: map[string]int{"k07": 2}, calls: map[string]int{}, tasks: map[string]bool{}}
 	reg := connectors.NewRegistry()
-	if err := reg.Register(config.Houcaller, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return double, nil }); err != nil {
+	if err := reg.Register(houcaller.Spec, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return double, nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.Register(config.DMHub, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return double, nil }); err != nil {
+	if err := reg.Register(dmhub.Spec, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return double, nil }); err != nil {
 		t.Fatal(err)
 	}
 	// about 6 members fit in the budget at 2 at a time and 20ms each:

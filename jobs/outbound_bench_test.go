@@ -17,6 +17,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
@@ -58,7 +59,7 @@ sources:
     base_url: http://127.0.0.1:1/dmhub
     credentials: {app_id: sim-dmhub-app, app_secret: sim-dmhub-secret}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, benchConcurrency)
-	cfg, err := config.Parse("bench.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("bench.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		b.Fatal(err)
 	}

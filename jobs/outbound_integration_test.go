@@ -16,6 +16,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
@@ -59,12 +60,12 @@ sources:
     timeout: %s
     credentials: {app_id: sim-dmhub-app, app_secret: sim-dmhub-secret}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, concurrency, srv.URL, timeout)
-	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("test.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := connectors.NewRegistry()
-	if err := reg.Register(config.DMHub, dmhub.Factory); err != nil {
+	if err := reg.Register(dmhub.Spec, dmhub.Factory); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

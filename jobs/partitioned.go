@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 
@@ -41,11 +40,7 @@ func (p *partitioned) FetchMember(ctx context.Context, req connectors.MemberRequ
 	for out.Pages < maxPages {
 		b, err := p.s.Fetch(ctx, connectors.Request{Mode: req.Mode, Partition: req.Member, Cursor: cursor, Since: req.Since, Pages: 1,
 			Log: req.Log})
-		if errors.Is(err, connectors.ErrNotFound) {
-			out.NotFound = true
-			return out, nil
-		}
-		if err != nil {
+		if err != nil { // a member the vendor does not know: connectors.ErrNotFound
 			return out, err
 		}
 		out.Pages += max(b.Pages, 1)

@@ -89,26 +89,25 @@ func (r ReconcileReport) Failed() bool {
 	return slices.ContainsFunc(r.Streams, func(s ReconcileStream) bool { return s.Error != "" })
 }
 
-// lookedUp are, per kind without a Counter, the streams read member key
-// by member key, and the table each fills.
-var lookedUp = map[config.Kind]map[string]warehouse.Table{
-	config.Houcaller: {"member_coupons": warehouse.MemberCoupons, "points": warehouse.PointsLedger},
-	config.Zvcms:     {"members": warehouse.Members, "member_coupons": warehouse.MemberCoupons, "points": warehouse.PointsLedger},
-}
+// What reconcile compares follows each stream's declaration (its kind's
+// config.KindSpec), not its name:
+//   - a connector with a connectors.Counter: a list stream (or the members
+//     stream) compares the vendor's record total with its table; a stream
+//     read per synced member compares each sampled member's records; the
+//     members stream compares each member's point, and a stream filling
+//     points_ledger also the point against the sum of the ledger;
+//   - without a Counter: a stream read per member key re-reads each sampled
+//     key and counts; a list stream is read whole and counted.
 
-// lookedUpLists are, per kind without a Counter, the source-wide lists
-// read again in full and counted (one request for Houcaller's coupons).
-var lookedUpLists = map[config.Kind]map[string]warehouse.Table{
-	config.Houcaller: {"coupons": warehouse.Coupons},
+// streamTable is the table a stream fills first (its declaration's).
+func streamTable(src *config.Source, stream string) (warehouse.Table, config.StreamSpec, bool) {
+	sp, ok := src.StreamSpec(stream)
+	if !ok || len(sp.Tables) == 0 {
+		return warehouse.Table{}, sp, false
+	}
+	t, err := warehouse.TableNamed(sp.Tables[0])
+	return t, sp, err == nil
 }
-
-// counted are the streams a connectors.Counter compares: list totals,
-// per-member totals (with the table they fill).
-var (
-	countedLists   = map[string]warehouse.Table{"members": warehouse.Members, "coupons": warehouse.Coupons}
-	countedMembers = map[string]warehouse.Table{"points": warehouse.PointsLedger, "experience": warehouse.ExperienceLedger,
-		"member_coupons": warehouse.MemberCoupons}
-)
 
 // Reconcile compares source's warehouse rows with the vendor and writes
 // one reconcile_runs row per stream. A failed check of one stream is
@@ -161,11 +160,12 @@ type reconciler struct {
 func (r *reconciler) stream(ctx context.Context, stream string) ReconcileStream {
 	res := ReconcileStream{Stream: stream, Drift: []Drift{}}
 	var err error
+	t, sp, known := streamTable(r.src, stream)
 	if c, ok := r.conn.(connectors.Counter); ok {
 		err = r.counted(ctx, c, stream, &res)
-	} else if t, ok := lookedUp[r.src.Kind][stream]; ok {
+	} else if known && sp.Reads == config.ReadsMemberKeys {
 		err = r.reread(ctx, stream, t, &res)
-	} else if t, ok := lookedUpLists[r.src.Kind][stream]; ok {
+	} else if known && sp.Reads == config.ReadsList {
 		err = r.rereadList(ctx, stream, t, &res)
 	} else {
 		res.Skipped = "the vendor reports no count for this stream"
@@ -190,7 +190,12 @@ func (r *reconciler) latest(t warehouse.Table) string { return r.e.wh.Q(t.Name +
 
 func (r *reconciler) counted(ctx context.Context, c connectors.Counter, stream string, res *ReconcileStream) error {
 	src := r.src.Name
-	if t, ok := countedLists[stream]; ok {
+	t, sp, known := streamTable(r.src, stream)
+	if !known {
+		res.Skipped = "the vendor reports no count for this stream"
+		return nil
+	}
+	if sp.Reads == config.ReadsList {
 		vendor, ok, err := c.CountList(ctx, stream)
 		if err != nil {
 			return err
@@ -204,10 +209,12 @@ func (r *reconciler) counted(ctx context.Context, c connectors.Counter, stream s
 			if wh != vendor {
 				res.Drift = append(res.Drift, Drift{Key: stream, Check: "records", Warehouse: wh, Vendor: vendor})
 			}
+		} else if !sp.Members {
+			res.Skipped = "the vendor reports no count for this stream"
 		}
 	}
-	if _, ok := countedMembers[stream]; !ok && stream != "members" {
-		if _, ok := countedLists[stream]; !ok {
+	if sp.Reads != config.ReadsSyncedMembers && !sp.Members {
+		if sp.Reads != config.ReadsList {
 			res.Skipped = "the vendor reports no count for this stream"
 		}
 		return nil
@@ -220,7 +227,7 @@ func (r *reconciler) counted(ctx context.Context, c connectors.Counter, stream s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.member(ctx, c, stream, m, res); err != nil {
+		if err := r.member(ctx, c, stream, sp, t, m, res); err != nil {
 			return fmt.Errorf("member %s: %w", m, err)
 		}
 	}
@@ -231,11 +238,12 @@ func (r *reconciler) counted(ctx context.Context, c connectors.Counter, stream s
 // vendor's point with the members row; points compares the ledger's
 // record count and the vendor's point with the sum of the ledger; the
 // other per-member streams compare record counts.
-func (r *reconciler) member(ctx context.Context, c connectors.Counter, stream, m string, res *ReconcileStream) error {
+func (r *reconciler) member(ctx context.Context, c connectors.Counter, stream string, sp config.StreamSpec, t warehouse.Table,
+	m string, res *ReconcileStream) error {
 	src := r.src.Name
 	gone := func(err error) bool { return errors.Is(err, connectors.ErrNotFound) }
-	switch stream {
-	case "members":
+	switch {
+	case sp.Members:
 		vendor, err := c.MemberPoint(ctx, m)
 		if gone(err) {
 			res.Checked++
@@ -255,7 +263,7 @@ func (r *reconciler) member(ctx context.Context, c connectors.Counter, stream, m
 			res.Drift = append(res.Drift, Drift{Key: m, Check: "point", Warehouse: wh, Vendor: vendor})
 		}
 		return nil
-	case "points":
+	case t.Name == warehouse.PointsLedger.Name:
 		vendorPoint, err := c.MemberPoint(ctx, m)
 		if gone(err) {
 			return nil // the members check reports it
@@ -274,7 +282,7 @@ func (r *reconciler) member(ctx context.Context, c connectors.Counter, stream, m
 		}
 		return r.memberCount(ctx, c, stream, m, n, res)
 	}
-	n, err := r.count(ctx, r.latest(countedMembers[stream])+" WHERE source = ? AND member_id = ?", src, m)
+	n, err := r.count(ctx, r.latest(t)+" WHERE source = ? AND member_id = ?", src, m)
 	if err != nil {
 		return err
 	}

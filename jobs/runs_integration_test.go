@@ -17,6 +17,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -396,7 +397,7 @@ func TestFinalFailureIsRecordedAfterClickHouseReturns(t *testing.T) {
 	t.Cleanup(func() { _ = pwh.Close() })
 	conn := &blockingConn{entered: make(chan struct{}), release: make(chan struct{})}
 	reg := connectors.NewRegistry()
-	if err := reg.Register("dmhub", func(*config.Source, connectors.Deps) (connectors.Connector, error) { return conn, nil }); err != nil {
+	if err := reg.Register(dmhub.Spec, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return conn, nil }); err != nil {
 		t.Fatal(err)
 	}
 	e := jobs.NewEngine(b.cfg, pwh, b.rdb, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -463,7 +464,7 @@ func TestRejectedRecordsAreCountedInTheRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{members: 1, noWorker: true, sourceYML: "    streams: [members]"})
 	reg := connectors.NewRegistry()
-	if err := reg.Register("dmhub", func(*config.Source, connectors.Deps) (connectors.Connector, error) { return rejectingConn{}, nil }); err != nil {
+	if err := reg.Register(dmhub.Spec, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return rejectingConn{}, nil }); err != nil {
 		t.Fatal(err)
 	}
 	e := jobs.NewEngine(b.cfg, b.wh, b.rdb, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -492,7 +493,7 @@ func TestTaskLogLinesCarryTheRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{members: 1, noWorker: true, sourceYML: "    streams: [members]"})
 	reg := connectors.NewRegistry()
-	if err := reg.Register("dmhub", func(*config.Source, connectors.Deps) (connectors.Connector, error) { return rejectingConn{}, nil }); err != nil {
+	if err := reg.Register(dmhub.Spec, func(*config.Source, connectors.Deps) (connectors.Connector, error) { return rejectingConn{}, nil }); err != nil {
 		t.Fatal(err)
 	}
 	var buf syncBuffer

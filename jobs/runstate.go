@@ -148,7 +148,7 @@ func (e *Engine) fail(ctx context.Context, r *run, reason string) error {
 	if err := e.writeState(ctx, r); err != nil {
 		return err
 	}
-	if r.stream == membersStream {
+	if r.stream == e.membersStreamOf(r.source) {
 		return e.settleWaiting(ctx, r.source, r.id, false, "not started: the members run it waited for failed: "+reason)
 	}
 	return nil

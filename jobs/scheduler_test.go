@@ -14,6 +14,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
 )
@@ -64,9 +65,9 @@ func schedConfig(t *testing.T, ns string, specs map[string]string) *config.Confi
 	t.Helper()
 	cfg := &config.Config{Redis: config.Redis{Namespace: ns}}
 	for name, spec := range specs {
-		cfg.Sources = append(cfg.Sources, config.Source{Name: name, Kind: config.DMHub, Schedule: spec})
+		cfg.Sources = append(cfg.Sources, config.Source{Name: name, Kind: dmhub.Kind, Schedule: spec, Streams: dmhub.Spec.StreamNames()})
 	}
-	cfg.Sources = append(cfg.Sources, config.Source{Name: "unscheduled", Kind: config.DMHub})
+	cfg.Sources = append(cfg.Sources, config.Source{Name: "unscheduled", Kind: dmhub.Kind, Streams: dmhub.Spec.StreamNames()})
 	return cfg
 }
 

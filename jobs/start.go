@@ -44,26 +44,23 @@ func (e *Engine) StartSync(ctx context.Context, source string, streams []string,
 	if len(streams) == 0 {
 		streams = src.EnabledStreams()
 	}
-	perMember := map[string]bool{}
 	for _, st := range streams {
 		if !slices.Contains(src.EnabledStreams(), st) {
 			return nil, fmt.Errorf("source %s (kind %s) does not sync stream %q (enabled: %v)", source, src.Kind, st, src.EnabledStreams())
 		}
-		_, pm, err := e.resolve(src, conn, st)
-		if err != nil {
+		if _, _, err := e.resolve(src, conn, st); err != nil {
 			return nil, err
 		}
-		perMember[st] = pm
 	}
 	waitFor := ""
 	var refs []RunRef
-	for _, st := range orderStreams(streams) {
+	for _, st := range orderStreams(src, streams) {
 		m := mode
 		wf := ""
-		if waitsForMembers(src, st, perMember[st]) {
+		if waitsForMembers(src, st) {
 			wf = waitFor
 		}
-		if m == connectors.Incremental && sweepsPeriodically(src, st, perMember[st]) {
+		if m == connectors.Incremental && sweepsPeriodically(src, st) {
 			last, err := e.wh.LastFullSuccess(ctx, src.Name, st)
 			if err != nil {
 				return refs, err
@@ -77,7 +74,7 @@ func (e *Engine) StartSync(ctx context.Context, source string, streams []string,
 		if err != nil {
 			return refs, err
 		}
-		if st == membersStream {
+		if isMembers(src, st) {
 			waitFor = ref.RunID
 		}
 		refs = append(refs, ref)
@@ -167,16 +164,20 @@ func (e *Engine) startStream(ctx context.Context, src *config.Source, stream str
 // it before this one existed. The caller holds the stream's lock, so a
 // members run ending now settles this run after us.
 func (e *Engine) settleIfMembersEnded(ctx context.Context, r *run) error {
-	m, found, err := e.loadRun(ctx, r.source, membersStream)
+	m, found, err := e.loadRun(ctx, r.source, e.membersStreamOf(r.source))
 	if err != nil {
 		return err
-	}
-	if found && m.id == r.st.WaitFor && m.st.Live() {
-		return nil // still going: its end releases this run
 	}
 	rows, err := e.wh.RunsByID(ctx, r.source, []string{r.st.WaitFor})
 	if err != nil {
 		return err
+	}
+	// a members run whose row says succeeded has settled the waiting runs
+	// that existed then, before its state is cleared: a run created in
+	// between is released here, not left waiting
+	ended := len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded
+	if found && m.id == r.st.WaitFor && m.st.Live() && !ended {
+		return nil // still going: its end releases this run
 	}
 	if len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded {
 		return e.release(ctx, r)
@@ -201,7 +202,7 @@ func (e *Engine) settleWaiting(ctx context.Context, source, membersRun string, o
 		return err
 	}
 	for _, stream := range src.EnabledStreams() {
-		if stream == membersStream {
+		if isMembers(src, stream) {
 			continue // never waits; its lock may be held by our caller
 		}
 		if err := e.settleOne(ctx, source, stream, membersRun, ok, reason); err != nil {

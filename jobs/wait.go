@@ -122,7 +122,7 @@ func (e *Engine) stuck(ctx context.Context, row warehouse.Run) (reason string, d
 	}
 	switch r.st.Status {
 	case warehouse.RunWaiting:
-		m, ok, err := e.loadRun(ctx, row.Source, membersStream)
+		m, ok, err := e.loadRun(ctx, row.Source, e.membersStreamOf(row.Source))
 		if err != nil {
 			return "", false, r.st.Rejected, err
 		}

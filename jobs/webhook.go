@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/config"
 	"slices"
 	"sync"
 	"time"
@@ -102,8 +103,12 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhook
 	}
 	ctx = connectors.WithMode(ctx, connectors.Incremental)
 	enabled := src.EnabledStreams()
-	syncsMembers, syncsCoupons, syncsDefs := slices.Contains(enabled, membersStream), slices.Contains(enabled, "member_coupons"),
-		slices.Contains(enabled, "coupons")
+	// the streams an event refreshes, by the tables their declarations fill
+	couponsStream := streamFilling(src, warehouse.MemberCoupons.Name, config.ReadsSyncedMembers)
+	syncsMembers := src.MembersStream() != "" && slices.Contains(enabled, src.MembersStream())
+	syncsCoupons := couponsStream != "" && slices.Contains(enabled, couponsStream)
+	defsStream := streamFilling(src, warehouse.Coupons.Name, config.ReadsList)
+	syncsDefs := defsStream != "" && slices.Contains(enabled, defsStream)
 	ver := uint64(time.Now().UnixNano())
 
 	// what to read: each once
@@ -150,7 +155,7 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhook
 			outcomes[i] = webhooks.OutcomeIgnored
 		}
 	}
-	ms, err := memberCouponsStream(conn, source)
+	ms, err := memberCouponsStream(conn, src)
 	if err != nil && syncsCoupons {
 		return nil, err
 	}
@@ -209,7 +214,7 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhook
 	}
 	for _, id := range couponMembers {
 		if s, ok := snaps[id]; ok {
-			rows = append(rows, warehouse.MemberState{Common: warehouse.Common{Source: source}, Stream: "member_coupons",
+			rows = append(rows, warehouse.MemberState{Common: warehouse.Common{Source: source}, Stream: couponsStream,
 				MemberID: s.ID, LastUpdated: s.LastUpdated, Point: s.Point})
 		}
 	}
@@ -254,14 +259,29 @@ func (e *Engine) refreshPushed(ctx context.Context, source string, evs []webhook
 	return outcomes, errors.Join(errs...)
 }
 
-// memberCouponsStream is the source's member_coupons per-member stream.
-func memberCouponsStream(conn connectors.Connector, source string) (connectors.MemberStream, error) {
-	if mc, ok := conn.(connectors.MemberConnector); ok {
-		if ms, ok := mc.MemberStream("member_coupons"); ok {
+// streamFilling is the source's stream that fills table first and reads
+// as reads says ("" when it has none).
+func streamFilling(src *config.Source, table string, reads config.Reads) string {
+	if src.Spec() == nil {
+		return ""
+	}
+	for _, sp := range src.Spec().Streams {
+		if sp.Reads == reads && len(sp.Tables) > 0 && sp.Tables[0] == table {
+			return sp.Name
+		}
+	}
+	return ""
+}
+
+// memberCouponsStream is the source's per-member stream of member_coupons.
+func memberCouponsStream(conn connectors.Connector, src *config.Source) (connectors.MemberStream, error) {
+	name := streamFilling(src, warehouse.MemberCoupons.Name, config.ReadsSyncedMembers)
+	if mc, ok := conn.(connectors.MemberConnector); ok && name != "" {
+		if ms, ok := mc.MemberStream(name); ok {
 			return ms, nil
 		}
 	}
-	return nil, fmt.Errorf("source %s has no member_coupons stream: %w", source, asynq.SkipRetry)
+	return nil, fmt.Errorf("source %s has no per-member stream of member_coupons: %w", src.Name, asynq.SkipRetry)
 }
 
 // readMemberCoupons reads one member's coupons as a member_coupons pass
@@ -272,7 +292,7 @@ func (e *Engine) readMemberCoupons(ctx context.Context, maxPages int, ms connect
 	codes []string) (rows []warehouse.Row, absent bool, err error) {
 	b, err := ms.FetchMember(ctx, connectors.MemberRequest{Mode: connectors.Incremental, Member: member, MaxPages: maxPages,
 		Log: loggerFrom(ctx, e.log)})
-	if errors.Is(err, connectors.ErrNotFound) || (err == nil && b.NotFound) {
+	if connectors.IsNotFound(err) {
 		return nil, true, nil
 	}
 	if err != nil {

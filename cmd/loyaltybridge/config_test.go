@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // The shipped example and the demo's built-in config must stay valid.
@@ -26,7 +27,7 @@ func TestShippedConfigsLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range map[string][]byte{"loyaltybridge.example.yaml": data, "demo.yaml": demoConfig} {
-		if _, err := config.Parse(name, b, env); err != nil {
+		if _, err := config.Parse(name, b, env, builtin.Kinds()); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/deploy"
 )
 
@@ -83,7 +84,7 @@ func runDemo(ctx context.Context, g *globals, f *simFlags, dataDir string, out, 
 	env := map[string]string{"LB_DEMO_DATABASE": db, "LB_DEMO_REDIS": addrs.Redis, "LB_DEMO_CLICKHOUSE": addrs.ClickHouse, "LB_DEMO_SIM": sim.url,
 		"LB_DEMO_DMHUB_SECRET": "sim-dmhub-secret", "LB_DEMO_HOUCALLER_KEY": "hklsim01", "LB_DEMO_ZVCMS_GRANT": "sim-grant",
 		"LB_DEMO_ZVCMS_SECRET": "sim-zvcms-secret"}
-	cfg, err := config.Parse("demo.yaml (built in)", demoConfig, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse("demo.yaml (built in)", demoConfig, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, builtin.Kinds())
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,7 +84,7 @@ func TestHostileIntake(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(data), ", max_body_bytes: 4096", "", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Load(cfgPath, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestHostileIntake(t *testing.T) {
 	}
 	defer a.close()
 	reg := connectors.NewRegistry()
-	if err := reg.Register(config.DMHub, dmhub.Factory); err != nil {
+	if err := reg.Register(dmhub.Spec, dmhub.Factory); err != nil {
 		t.Fatal(err)
 	}
 	ob := jobs.NewEngine(cfg, a.wh, a.rdb, reg, a.log).NewOutbound(a.rdb)

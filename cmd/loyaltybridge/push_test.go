@@ -17,6 +17,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
@@ -115,7 +116,7 @@ func TestPushCommand(t *testing.T) {
 func TestServeAPI(t *testing.T) {
 	t.Parallel()
 	cfgPath := pushConfig(t)
-	cfg, err := config.Load(cfgPath)
+	cfg, err := config.Load(cfgPath, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestServeAPI(t *testing.T) {
 	}
 	defer a.close()
 	reg := connectors.NewRegistry()
-	if err := reg.Register(config.DMHub, dmhub.Factory); err != nil {
+	if err := reg.Register(dmhub.Spec, dmhub.Factory); err != nil {
 		t.Fatal(err)
 	}
 	ob := jobs.NewEngine(cfg, a.wh, a.rdb, reg, a.log).NewOutbound(a.rdb)

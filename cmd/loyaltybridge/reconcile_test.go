@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -63,7 +64,7 @@ sources:
 	if err := os.WriteFile(cfgPath, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("t.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("t.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

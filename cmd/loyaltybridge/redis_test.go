@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 )
 
 // startRedis runs a redis-server of its own (never the shared one) with
@@ -52,7 +53,7 @@ func TestRedisSentinelClient(t *testing.T) {
 	startRedis(t, dir, conf, "--sentinel")
 
 	cfg, err := config.Parse("s.yaml", []byte(fmt.Sprintf("redis:\n  namespace: lbsentinel\n  sentinel: {master: lbmaster, addrs: [%q]}\n", sentinel)),
-		func(string) (string, bool) { return "", false })
+		func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

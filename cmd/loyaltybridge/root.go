@@ -11,10 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
-	"github.com/loyaltybridge/loyaltybridge/connectors"
-	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
-	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
-	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
 	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
@@ -91,7 +88,7 @@ type app struct {
 }
 
 func (g *globals) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(g.configPath)
+	cfg, err := config.Load(g.configPath, builtin.Kinds())
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
@@ -124,7 +121,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 		_ = rdb.Close()
 		return nil, err
 	}
-	reg, err := newRegistry()
+	reg, err := builtin.Registry()
 	if err != nil {
 		return nil, err
 	}
@@ -170,19 +167,4 @@ func redisOptions(r config.Redis) (*redis.Options, error) {
 
 func openWarehouse(ctx context.Context, cfg *config.Config) (*warehouse.Warehouse, error) {
 	return warehouse.Open(ctx, cfg.ClickHouse)
-}
-
-// newRegistry registers every connector kind explicitly.
-func newRegistry() (*connectors.Registry, error) {
-	reg := connectors.NewRegistry()
-	for kind, f := range map[config.Kind]connectors.Factory{
-		config.DMHub:     dmhub.Factory,
-		config.Houcaller: houcaller.Factory,
-		config.Zvcms:     zvcms.Factory,
-	} {
-		if err := reg.Register(kind, f); err != nil {
-			return nil, err
-		}
-	}
-	return reg, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/connectors/vendorsim"
 	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
 	"github.com/loyaltybridge/loyaltybridge/warehouse/warehousetest"
@@ -35,7 +36,7 @@ sources:
     streams: [members]
     credentials: {app_id: sim-dmhub-app, app_secret: sim-dmhub-secret}
 `, rCfg.Addr, rCfg.Namespace, chCfg.Addr[0], chCfg.Database, srv.URL)
-	cfg, err := config.Parse("t.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse("t.yaml", []byte(yml), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"github.com/loyaltybridge/loyaltybridge/jobs"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -31,7 +32,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 			"syncs of a stream (other sync commands, the scheduler) share its one run. A run whose task was\n" +
 			"archived is marked failed and continued in a new run.\n" +
 			"With --wait, show progress and exit non-zero if any stream's run failed or is stuck (no task).\n" +
-			"A running `loyaltybridge worker` does the work.",
+			"A running `loyaltybridge worker` does the work.\n\n" + connectors.StreamHelp(builtin.Kinds()),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := g.openMigrated(cmd.Context())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
@@ -18,7 +19,7 @@ import (
 // intake's group commit (after the inserts queued).
 func webhookRoutes(a *app, sc config.Serve) (h http.Handler, closeFn func()) {
 	for _, s := range a.cfg.Sources {
-		if s.Kind == config.DMHub && s.WebhookSecret == "" {
+		if s.Spec() != nil && slices.Contains(s.Spec().Fields, "webhook_secret") && s.WebhookSecret == "" {
 			a.log.Warn("serve: this source has no webhook_secret: its webhooks are taken unsigned (an event only makes the worker re-read the vendor)",
 				"source", s.Name, "path", "/v1/webhooks/"+s.Name)
 		}

@@ -1,8 +1,6 @@
 package dmhub
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -17,15 +15,6 @@ import (
 // data read by httpapi.Client.Classify, the one classifier of every vendor.
 // docs/errors.md renders it.
 
-// ErrNotFound marks a DM Hub "not found" (409200 in HTTP 200, 409225); it
-// wraps connectors.ErrNotFound.
-var ErrNotFound = fmt.Errorf("dmhub: %w", connectors.ErrNotFound)
-
-// IsNotFound reports a DM Hub "the member or record does not exist"
-// (409200, 409225). A 500 with 40201 "permission is not enough" is NOT
-// a not-found: it is retried.
-func IsNotFound(err error) bool { return errors.Is(err, connectors.ErrNotFound) }
-
 // Busy, internal and throttling messages shared by every DM Hub endpoint:
 // matched only when the code is not in the table.
 var dmhubMessages = []httpapi.Rule{
@@ -39,7 +28,6 @@ var apiPolicy = httpapi.Policy{
 	// the API authenticates by access token only: a 401 rejects the token
 	// (retried with the newest), never the app's credentials
 	TokenStatuses: []int{http.StatusUnauthorized},
-	NotFound:      ErrNotFound,
 	Unknown:       connectors.Retryable,
 	Codes: []httpapi.Rule{
 		{Code: "400001", Class: connectors.Permanent, Doc: "§1.3 invalid value"},

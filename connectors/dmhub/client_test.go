@@ -101,7 +101,7 @@ func TestClassify(t *testing.T) {
 			if got := connectors.ClassOf(err); got != tt.class {
 				t.Errorf("class = %s, want %s (%v)", got, tt.class, err)
 			}
-			if got := IsNotFound(err); got != tt.notFound {
+			if got := connectors.IsNotFound(err); got != tt.notFound {
 				t.Errorf("IsNotFound = %v, want %v (%v)", got, tt.notFound, err)
 			}
 			if got := isTokenErr(err); got != tt.token {

@@ -2,7 +2,6 @@ package dmhub
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
@@ -66,18 +65,15 @@ func (k *Connector) Client() *Client { return k.c }
 
 // Stream implements connectors.Connector.
 func (k *Connector) Stream(name string) (connectors.Stream, error) {
-	if !slices.Contains(config.KindStreams[config.DMHub], name) {
-		return nil, fmt.Errorf("%s: %w %q", k.src.Name, connectors.ErrUnknownStream, name)
-	}
 	switch name {
-	case "members":
+	case StreamMembers:
 		return &membersStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, lookback: k.src.Lookback,
 			tolerance: k.src.ClockTolerance, now: k.clock()}, nil
-	case "levels":
+	case StreamLevels:
 		return &levelsStream{c: k.c, source: k.src.Name}, nil
-	case "coupons":
+	case StreamCoupons:
 		return &couponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize}, nil
-	case "identities":
+	case StreamIdentities:
 		return k.identitiesStream()
 	}
 	return nil, fmt.Errorf("%s: %w %q", k.src.Name, connectors.ErrUnknownStream, name)
@@ -90,11 +86,11 @@ var _ connectors.MemberConnector = (*Connector)(nil)
 // the members synced into ClickHouse); Stream does not serve them.
 func (k *Connector) MemberStream(name string) (connectors.MemberStream, bool) {
 	switch name {
-	case "points":
+	case StreamPoints:
 		return &pointsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
-	case "experience":
+	case StreamExperience:
 		return &experienceStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
-	case "member_coupons":
+	case StreamMemberCoupons:
 		return &memberCouponsStream{c: k.c, source: k.src.Name, pageSize: k.src.PageSize, maxPages: k.src.MaxMemberPages}, true
 	}
 	return nil, false

@@ -16,7 +16,7 @@ func TestConnectorStreams(t *testing.T) {
 	t.Parallel()
 	k := newTestConnector(t, newFakeVendor(), identitySource).WithKeys(&sliceKeys{})
 	perMember := map[string]bool{"points": true, "experience": true, "member_coupons": true}
-	for _, name := range config.KindStreams[config.DMHub] {
+	for _, name := range Spec.StreamNames() {
 		if _, err := k.Stream(name); (err == nil) == perMember[name] {
 			t.Errorf("Stream(%q) error = %v, want an error only for a per-member stream", name, err)
 		}
@@ -33,7 +33,7 @@ func TestConnectorStreams(t *testing.T) {
 // configuration error naming the source, not a nil dereference later.
 func TestNewNeedsTokens(t *testing.T) {
 	t.Parallel()
-	src := &config.Source{Name: "acme", Kind: config.DMHub}
+	src := &config.Source{Name: "acme", Kind: Kind}
 	if _, err := New(src, &httpapi.Client{Source: "acme"}); err == nil || !strings.Contains(err.Error(), "acme") {
 		t.Errorf("New without WithTokens: error %v, want one naming the source", err)
 	}

@@ -84,7 +84,7 @@ func TestObserverSeesEveryAttempt(t *testing.T) {
 	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 4, Members: 3})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	src := &config.Source{Name: "acme", Kind: config.DMHub, BaseURL: srv.URL + "/dmhub",
+	src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL + "/dmhub",
 		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	o := &counter{n: map[string]int{}}
 	hc := httpapi.NewClient(src, connectors.Deps{HTTP: srv.Client(), Observer: o})
@@ -92,7 +92,7 @@ func TestObserverSeesEveryAttempt(t *testing.T) {
 	c.UseTokens(&fetchedTokens{c: c})
 	ctx := context.Background()
 	for _, m := range sim.DMHub.Members() {
-		if _, err := c.Get(ctx, "/loyalty/v1/membership/"+m.ID+"/point", url.Values{"rows": {"5"}}); err != nil && !IsNotFound(err) {
+		if _, err := c.Get(ctx, "/loyalty/v1/membership/"+m.ID+"/point", url.Values{"rows": {"5"}}); err != nil && !connectors.IsNotFound(err) {
 			t.Fatal(err)
 		}
 	}

@@ -40,8 +40,8 @@ type ledgerEntry struct {
 // its place (connectors.Reject) and breaks the verified order, so the
 // reader then reads every page.
 //
-// A member the vendor does not know (IsNotFound, on any page) gives
-// NotFound and no rows.
+// A member the vendor does not know (on any page) gives no rows and an
+// error wrapping connectors.ErrNotFound.
 func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 	stream string, decode func(raw []byte) (ledgerEntry, error)) (connectors.MemberBatch, error) {
 	var b connectors.MemberBatch
@@ -50,8 +50,8 @@ func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 	for !p.done() {
 		rows, err := p.next(ctx)
 		if err != nil {
-			if IsNotFound(err) {
-				return connectors.MemberBatch{NotFound: true, Pages: p.pages, Requests: p.requests}, nil
+			if connectors.IsNotFound(err) {
+				return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
 			}
 			return connectors.MemberBatch{}, err
 		}

@@ -24,7 +24,7 @@ func (k *Connector) Member(ctx context.Context, id string) (row warehouse.Row, f
 	id = strings.TrimSpace(id)
 	body, err := k.c.Get(ctx, memberPath(id, ""), nil)
 	if err != nil {
-		if IsNotFound(err) {
+		if connectors.IsNotFound(err) {
 			return nil, false, nil
 		}
 		return nil, false, err
@@ -49,7 +49,7 @@ func (k *Connector) Member(ctx context.Context, id string) (row warehouse.Row, f
 func (k *Connector) Coupon(ctx context.Context, couponID string) (row warehouse.Row, found bool, err error) {
 	body, err := k.c.Get(ctx, "/loyalty/v1/coupon/"+url.PathEscape(strings.TrimSpace(couponID)), nil)
 	if err != nil {
-		if IsNotFound(err) || connectors.ClassOf(err) == connectors.Permanent {
+		if connectors.IsNotFound(err) || connectors.ClassOf(err) == connectors.Permanent {
 			return nil, false, nil
 		}
 		return nil, false, err
@@ -68,7 +68,7 @@ func (k *Connector) Coupon(ctx context.Context, couponID string) (row warehouse.
 func (k *Connector) MemberCoupon(ctx context.Context, code, member string) (row warehouse.Row, found bool, err error) {
 	body, err := k.c.Get(ctx, "/loyalty/v1/membershipCoupon/"+url.PathEscape(strings.TrimSpace(code)), nil)
 	if err != nil {
-		if IsNotFound(err) || connectors.ClassOf(err) == connectors.Permanent {
+		if connectors.IsNotFound(err) || connectors.ClassOf(err) == connectors.Permanent {
 			return nil, false, nil
 		}
 		return nil, false, err

@@ -28,7 +28,7 @@ type memberCouponsStream struct {
 var _ connectors.MemberStream = (*memberCouponsStream)(nil)
 
 // FetchMember implements connectors.MemberStream. A member the vendor
-// does not know gives NotFound and no rows.
+// does not know gives no rows and an error wrapping connectors.ErrNotFound.
 func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.MemberRequest) (connectors.MemberBatch, error) {
 	member, err := memberKey(s.source, "GET /loyalty/v1/membership/{id}/coupon", req)
 	if err != nil {
@@ -39,8 +39,8 @@ func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.Me
 	for !p.done() {
 		rows, err := p.next(ctx)
 		if err != nil {
-			if IsNotFound(err) {
-				return connectors.MemberBatch{NotFound: true, Pages: p.pages, Requests: p.requests}, nil
+			if connectors.IsNotFound(err) {
+				return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
 			}
 			return connectors.MemberBatch{}, err
 		}

@@ -44,7 +44,7 @@ func TestShortLivedTokensSeveralProcesses(t *testing.T) {
 			srv := httptest.NewServer(sim)
 			t.Cleanup(srv.Close)
 			cfg, rdb := warehousetest.Redis(t)
-			src := &config.Source{Name: "acme", Kind: config.DMHub, BaseURL: srv.URL + "/dmhub",
+			src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL + "/dmhub",
 				Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 
 			const processes, readers = 2, 4

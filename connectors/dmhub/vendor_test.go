@@ -160,7 +160,7 @@ func newTestConnector(t *testing.T, h http.Handler, edit func(*config.Source)) *
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	src := &config.Source{Name: "acme", Kind: config.DMHub, BaseURL: srv.URL, PageSize: 20,
+	src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL, PageSize: 20,
 		Credentials: config.Credentials{AppID: "app", AppSecret: "topsecret-123"}}
 	if edit != nil {
 		edit(src)

@@ -1,8 +1,6 @@
 package houcaller
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/goccy/go-json"
@@ -16,25 +14,14 @@ import (
 // httpapi.Client.Classify, the one classifier of every vendor.
 // docs/errors.md renders it.
 
-// ErrNotFound marks a vendor error that says the requested member (or
-// record) does not exist. It is wrapped in a Permanent *connectors.Error;
-// callers test it with IsNotFound and may treat the member as having no
-// rows.
-var ErrNotFound = fmt.Errorf("houcaller: %w", connectors.ErrNotFound)
-
-// IsNotFound reports whether err is the vendor saying the looked-up member
-// or record does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
 // policy: Houcaller publishes no error-code table (vendor-api.md §2.2, §5
 // Q10), so the rules are on the message (`msg`, else `smg`); the simulator's
 // codes (vendorsim/doc.go) match the same messages. Order matters: the
 // first rule whose fragment the message contains decides. A code no rule
 // knows is Retryable (bounded), never silently permanent.
 var policy = httpapi.Policy{
-	Parse:    parseEnvelope,
-	NotFound: ErrNotFound,
-	Unknown:  connectors.Retryable,
+	Parse:   parseEnvelope,
+	Unknown: connectors.Retryable,
 	Messages: []httpapi.Rule{
 		// our plaintext is always valid JSON: a param the vendor cannot
 		// decrypt or parse means the DES key, mode or padding is wrong;
@@ -42,10 +29,9 @@ var policy = httpapi.Policy{
 		{Match: []string{"解密", "加密", "密钥", "秘钥", "签名", "验签", "渠道", "参数解析", "解析参数", "非法请求",
 			"鉴权", "认证", "授权", "权限", "decrypt", "signature", "sign error", "channel", "unauthorized",
 			"permission", "forbidden"}, Class: connectors.Auth, Doc: "§2.1 DES envelope; sim 1001/1002"},
-		{Match: []string{"频繁", "限流", "请求过多", "too many", "rate limit"}, Class: connectors.RateLimited, Doc: "sim 429"},
-		{Match: []string{"不存在", "未找到", "查无", "找不到", "not exist", "not found"}, NotFound: true, Doc: "sim 1004 会员不存在"},
-		{Match: []string{"繁忙", "稍后", "busy", "系统异常", "系统错误", "内部错误", "internal error", "超时", "timeout",
-			"请求已过期", "expired"}, Class: connectors.Retryable, Doc: "sim 500 系统繁忙, 1005 请求已过期 (a new timestamp)"},
+		httpapi.RateLimitMessages("sim 429"),
+		httpapi.NotFoundMessages("sim 1004 会员不存在"),
+		httpapi.BusyMessages("sim 500 系统繁忙, 1005 请求已过期 (a new timestamp)"),
 		{Match: []string{"参数", "为空", "格式错误", "不支持", "不合法", "无效", "invalid", "missing", "required"},
 			Class: connectors.Permanent, Doc: "sim 1003 parameter errors"},
 	},
@@ -67,18 +53,11 @@ type response struct {
 func parseEnvelope(body []byte) httpapi.Envelope {
 	var env response
 	_ = json.Unmarshal(body, &env) // valid JSON; a wrong shape has no code
-	code, present, success := httpapi.ParseCode(env.Code)
-	switch {
-	case !present:
-		return httpapi.Envelope{}
-	case success:
-		return httpapi.Envelope{OK: true, Data: env.Data}
+	msg := string(env.Msg)
+	if strings.TrimSpace(msg) == "" {
+		msg = string(env.Smg)
 	}
-	msg := strings.TrimSpace(string(env.Msg))
-	if msg == "" {
-		msg = strings.TrimSpace(string(env.Smg))
-	}
-	return httpapi.Envelope{Code: code, Message: msg}
+	return httpapi.CodeEnvelope(env.Code, msg, env.Data)
 }
 
 // classify classifies one response (tests and fuzzing; Call does the same

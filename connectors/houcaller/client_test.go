@@ -151,8 +151,8 @@ func TestClassify(t *testing.T) {
 			if ce.Class != tt.class {
 				t.Fatalf("class = %v, want %v (%v)", ce.Class, tt.class, err)
 			}
-			if IsNotFound(err) != tt.notFound {
-				t.Fatalf("IsNotFound = %v, want %v", IsNotFound(err), tt.notFound)
+			if connectors.IsNotFound(err) != tt.notFound {
+				t.Fatalf("IsNotFound = %v, want %v", connectors.IsNotFound(err), tt.notFound)
 			}
 			if !strings.Contains(err.Error(), tt.wantInErr) {
 				t.Fatalf("error %q does not contain %q", err, tt.wantInErr)
@@ -279,7 +279,7 @@ func TestFactoryAppliesTheHoucallerBlock(t *testing.T) {
 			t.Parallel()
 			url, fv := pointsVendor(t)
 			src := testSourceConfig(url, testKey)
-			src.Houcaller = &config.HoucallerOptions{MemberKeyAs: config.HoucallerKeyPlatformID, PointsMonths: tt.months,
+			src.Houcaller = &config.HoucallerOptions{MemberKeyAs: string(KeyPlatformID), PointsMonths: tt.months,
 				PointsEmptyMonths: tt.emptyStop, MonthFormat: "200601"}
 			now := func() time.Time { return time.Date(2024, 3, 10, 1, 0, 0, 0, time.UTC) }
 			conn, err := Factory(src, connectors.Deps{Now: now})

@@ -10,13 +10,6 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
 )
 
-// The stream names of a houcaller source (CONTRACT.md).
-const (
-	StreamMemberCoupons = "member_coupons"
-	StreamPoints        = "points"
-	StreamCoupons       = "coupons"
-)
-
 // KeyField says which vendor field a member key (Request.Partition) is.
 type KeyField string
 
@@ -24,11 +17,11 @@ type KeyField string
 const (
 	// KeyMemberID sends the key as `memberId` (the Houcaller member id,
 	// e.g. K1H93QDKI00B7). It is the default.
-	KeyMemberID KeyField = config.HoucallerKeyMemberID
+	KeyMemberID KeyField = "memberId"
 	// KeyPlatformID sends the key as `platformId` to listCpnItemByMember
 	// and as queryType "openId" to queryMemberScoRecordForShop: the
 	// coupon items call the member's WeChat openid its "平台ID" [S002].
-	KeyPlatformID KeyField = config.HoucallerKeyPlatformID
+	KeyPlatformID KeyField = "platformId"
 )
 
 // DefaultPageSize is the points page `limit` when the source sets no
@@ -37,17 +30,13 @@ const DefaultPageSize = 100
 
 // DefaultMonthsBack is how many months before the current one a full
 // points sync starts (config houcaller.points_months).
-const DefaultMonthsBack = config.DefaultHoucallerPointsMonths
-
-// DefaultEmptyMonthsStop is how many consecutive empty months end a full
-// points read (config houcaller.points_empty_months).
-const DefaultEmptyMonthsStop = config.DefaultHoucallerPointsEmptyMonths
+const DefaultMonthsBack = 24
 
 // DefaultMonthLayout is the Go layout of the `month` parameter of
 // queryMemberScoRecordForShop (config houcaller.month_format). The vendor
 // documents the field only as "查询月份" (String); "2006-01" is an
 // assumption (see doc.go).
-const DefaultMonthLayout = config.DefaultHoucallerMonthFormat
+const DefaultMonthLayout = "2006-01"
 
 type options struct {
 	key         KeyField
@@ -138,5 +127,5 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		return &couponsStream{c: k.c, source: k.src}, nil
 	}
 	return nil, fmt.Errorf("%s: %w %q (houcaller streams: %s)", k.src, connectors.ErrUnknownStream, name,
-		strings.Join(config.KindStreams[config.Houcaller], ", "))
+		strings.Join(Spec.StreamNames(), ", "))
 }

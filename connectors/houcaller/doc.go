@@ -23,7 +23,7 @@
 //   - coupons: source-wide; listCpnForShop with param `{}` → coupons rows.
 //
 // A member that the vendor says does not exist is a Permanent error for
-// which IsNotFound is true, so the engine may count it as zero rows.
+// which connectors.IsNotFound is true, so the engine may count it as zero rows.
 //
 // # Transport [vendor-api.md §2.1, S002]
 //
@@ -50,7 +50,7 @@
 //     鉴权/认证/授权, and English equivalents) are Auth: our plaintext is
 //     always valid JSON, so an undecryptable or unparsable param means the
 //     key, mode or padding is wrong. Messages about call frequency (频繁,
-//     限流) are RateLimited; 不存在/未找到/查无 are Permanent + ErrNotFound;
+//     限流) are RateLimited; 不存在/未找到/查无 are Permanent + connectors.ErrNotFound;
 //     every other code is Permanent. HTML, empty, truncated or non-JSON
 //     bodies, and envelopes without a code, are Retryable.
 //   - Time zone: zoneless "YYYY-MM-DD HH:mm:ss" values are China time

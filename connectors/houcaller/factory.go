@@ -9,18 +9,10 @@ import (
 // Factory builds a Houcaller connector for the registry: its rate limit
 // is shared through Redis by every worker process when deps.Redis is set.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
-	hc := httpapi.NewClient(src, deps)
-	var opts []Option
-	if deps.Now != nil {
-		opts = append(opts, WithClock(deps.Now))
-	}
+	opts := []Option{WithClock(deps.Clock())}
 	if h := src.Houcaller; h != nil {
 		opts = append(opts, WithKeyField(KeyField(h.MemberKeyAs)), WithMonthsBack(h.PointsMonths),
 			WithEmptyMonthsStop(h.PointsEmptyMonths), WithMonthLayout(h.MonthFormat))
 	}
-	k, err := New(src, hc, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return connectors.Build(New(src, httpapi.NewClient(src, deps), opts...))
 }

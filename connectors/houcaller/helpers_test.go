@@ -33,7 +33,7 @@ const (
 func testNow() time.Time { return time.UnixMilli(1581406120924).UTC() }
 
 func testSourceConfig(baseURL, key string) *config.Source {
-	return &config.Source{Name: testSource, Kind: config.Houcaller, BaseURL: baseURL, PageSize: 2,
+	return &config.Source{Name: testSource, Kind: Kind, BaseURL: baseURL, PageSize: 2,
 		Credentials: config.Credentials{Channel: testChannel, DESKey: config.Secret(key)}}
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -13,20 +14,14 @@ import (
 // wider set (0 未使用, 1 已核销, 2 已过期, 3 已退款, 7 赠送中 [H-last]), onto
 // the normalized statuses. Anything else is unknown; the caller keeps the
 // vendor's value as vendor_status.
-func CouponStatus(vendor string) warehouse.CouponStatus {
-	switch lenient.Code(vendor) {
-	case "0":
-		return warehouse.CouponUnused
-	case "1":
-		return warehouse.CouponUsed
-	case "2":
-		return warehouse.CouponExpired
-	case "3":
-		return warehouse.CouponRefunded
-	case "7":
-		return warehouse.CouponGifting
-	}
-	return warehouse.CouponUnknown
+func CouponStatus(vendor string) warehouse.CouponStatus { return couponStatuses.Of(vendor) }
+
+var couponStatuses = connectors.CouponStatuses{
+	"0": warehouse.CouponUnused,
+	"1": warehouse.CouponUsed,
+	"2": warehouse.CouponExpired,
+	"3": warehouse.CouponRefunded,
+	"7": warehouse.CouponGifting,
 }
 
 // ScoTypeName is the vendor's name of a points `scoType` [H-sco].
@@ -58,31 +53,29 @@ func ScoTypeName(code string) string {
 	return ""
 }
 
-// dateStart reads a begin date. A date-only value ("2020-01-17") gives
-// the date text and 00:00:00 of that day in China (UTC+8) as UTC; a value
-// with a clock gives its date part and the instant itself.
+// dateStart reads a begin date: the date text of any value with a date,
+// and 00:00:00 of a date-only value's China day, or the instant of a
+// date-time, as UTC (lenient.DayStart).
 func dateStart(s string) (string, *time.Time) {
 	d := lenient.Date(s)
 	if d == "" {
 		return "", nil
 	}
-	return d, lenient.TimePtr(strings.TrimSpace(s), lenient.Shanghai)
+	_, t := lenient.DayStart(s, lenient.Shanghai)
+	return d, t
 }
 
-// dateEnd reads an end date. A date-only value gives the date text and
-// the last second of that China day, 23:59:59 +08:00, as UTC: the coupon
-// is usable through the whole end day (zvcms writes its endAt the same
-// way, "2019-11-03 23:59:59"). A value with a clock is taken as is.
+// dateEnd reads an end date: the date text, and the last second of a
+// date-only value's China day, 23:59:59 +08:00, as UTC: the coupon is
+// usable through the whole end day (lenient.DayEnd). A value with a clock
+// is taken as is.
 func dateEnd(s string) (string, *time.Time) {
 	d := lenient.Date(s)
 	if d == "" {
 		return "", nil
 	}
-	v := strings.TrimSpace(s)
-	if !strings.ContainsAny(v, " T") {
-		v = d + " 23:59:59"
-	}
-	return d, lenient.TimePtr(v, lenient.Shanghai)
+	_, t := lenient.DayEnd(s, lenient.Shanghai)
+	return d, t
 }
 
 // firstTime returns the first of the values that parses as a China-local
@@ -94,15 +87,4 @@ func firstTime(vals ...string) *time.Time {
 		}
 	}
 	return nil
-}
-
-// checkTimes takes (field name, value) pairs and reports the first value
-// that is sent but is not a time (lenient.Time): such a record is
-// rejected rather than stored with the field silently NULL.
-func checkTimes(pairs ...string) error {
-	var times lenient.Times
-	for i := 0; i+1 < len(pairs); i += 2 {
-		times.Parse(pairs[i], pairs[i+1], lenient.Shanghai)
-	}
-	return times.Err()
 }

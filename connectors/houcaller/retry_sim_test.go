@@ -23,7 +23,7 @@ func TestFaultyVendorTaskOfFiftyMembers(t *testing.T) {
 		Houcaller: vendorsim.HoucallerOptions{ErrorRate: 0.05}})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	src := &config.Source{Name: "hc", Kind: config.Houcaller, BaseURL: srv.URL + "/houcaller/htest",
+	src := &config.Source{Name: "hc", Kind: Kind, BaseURL: srv.URL + "/houcaller/htest",
 		Credentials: config.Credentials{Channel: "hkl-test", DESKey: config.Secret("hklsim01")}}
 	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client()}
 	var waits []time.Duration

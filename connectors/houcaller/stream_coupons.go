@@ -80,7 +80,7 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 			reject(err)
 			continue
 		}
-		if err := checkTimes("begTime", d.BegTime.V, "endTime", d.EndTime.V); err != nil {
+		if err := lenient.CheckTimes(lenient.Shanghai, "begTime", d.BegTime.V, "endTime", d.EndTime.V); err != nil {
 			reject(fmt.Errorf("coupon definition %s: %w", lenient.Clip(id), err))
 			continue
 		}

@@ -140,7 +140,7 @@ func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.M
 	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
-	if err := checkTimes("begDate", it.BegDate.V, "endDate", it.EndDate.V, "useTime", it.UseTime.V,
+	if err := lenient.CheckTimes(lenient.Shanghai, "begDate", it.BegDate.V, "endDate", it.EndDate.V, "useTime", it.UseTime.V,
 		"sellTime", it.SellTime.V, "ctime", it.CTime.V); err != nil {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)
 	}

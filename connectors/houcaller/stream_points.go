@@ -289,7 +289,7 @@ func decodePoint(source, member, key string, raw json.RawMessage, seen lenient.O
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}
-	if err := checkTimes("ctime", r.CTime.V, "bizDate", r.BizDate.V); err != nil {
+	if err := lenient.CheckTimes(lenient.Shanghai, "ctime", r.CTime.V, "bizDate", r.BizDate.V); err != nil {
 		return warehouse.PointEntry{}, err
 	}
 	delta := r.IncScore.V.Abs().Sub(r.ExpScore.V.Abs()).Round(0)

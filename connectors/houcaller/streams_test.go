@@ -142,7 +142,7 @@ func TestMemberCouponsNotFound(t *testing.T) {
 	srv, _ := newFakeVendor(t, testKey, func(string, string) (int, string) { return 200, `{"code":1,"msg":"会员不存在"}` })
 	st, _ := newTestConnector(t, srv.URL).Stream(StreamMemberCoupons)
 	_, err := st.Fetch(context.Background(), connectors.Request{Partition: "NOPE", Pages: 1})
-	if !IsNotFound(err) || connectors.ClassOf(err) != connectors.Permanent {
+	if !connectors.IsNotFound(err) || connectors.ClassOf(err) != connectors.Permanent {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -31,7 +31,7 @@ type Rule struct {
 	// where the same code on a read is a blip).
 	Write connectors.Class
 	// NotFound marks "the looked-up member or record does not exist":
-	// the error is Permanent and wraps Policy.NotFound.
+	// the error is Permanent and wraps connectors.ErrNotFound.
 	NotFound bool
 	// Token marks "the access token is invalid, expired or superseded":
 	// the error is Retryable and wraps ErrTokenRejected.
@@ -69,9 +69,6 @@ type Policy struct {
 	// or internal error is retried within the budget, then the task
 	// fails with it).
 	Unknown connectors.Class
-	// NotFound is wrapped by NotFound errors; it should wrap
-	// connectors.ErrNotFound. Default connectors.ErrNotFound.
-	NotFound error
 	// TokenStatuses are HTTP statuses that, without a matching rule, mean
 	// the access token was rejected (DM Hub API: 401), not the
 	// credentials.
@@ -186,10 +183,7 @@ func (c *Client) apply(e *connectors.Error, rule Rule, write bool, p *Policy, r 
 	case rule.Token:
 		e.Class, e.Err = connectors.Retryable, ErrTokenRejected
 	case rule.NotFound:
-		e.Class, e.Err = connectors.Permanent, p.NotFound
-		if e.Err == nil {
-			e.Err = connectors.ErrNotFound
-		}
+		e.Class, e.Err = connectors.Permanent, connectors.ErrNotFound
 	}
 	if e.Class == connectors.RateLimited {
 		e.RetryAfter = DefaultRetryAfter

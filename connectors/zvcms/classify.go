@@ -1,8 +1,6 @@
 package zvcms
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/goccy/go-json"
@@ -16,16 +14,6 @@ import (
 // httpapi.Client.Classify, the one classifier of every vendor.
 // docs/errors.md renders it.
 
-// ErrNotFound marks a business error that says the looked-up customer (or
-// coupon) does not exist, e.g. "查询的信息不存在" [S003]. It is wrapped in a
-// Permanent *connectors.Error; the engine may treat IsNotFound errors of a
-// per-member stream as "this member has no rows".
-var ErrNotFound = fmt.Errorf("zvcms: %w", connectors.ErrNotFound)
-
-// IsNotFound reports whether err is the vendor saying the looked-up
-// customer or record does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
-
 // policy: the global return-code table of zvcms is not public
 // (vendor-api.md §3.2, §5 Q12), so the rules are on the message; the
 // envelope says the rest: "status": true with a non-zero code is a
@@ -33,19 +21,17 @@ func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 // a system error (Retryable unless a rule says otherwise). The simulator's
 // codes (vendorsim/doc.go) carry the same messages.
 var policy = httpapi.Policy{
-	Parse:    parseEnvelope,
-	NotFound: ErrNotFound,
-	Unknown:  connectors.Retryable,
+	Parse:   parseEnvelope,
+	Unknown: connectors.Retryable,
 	Messages: []httpapi.Rule{
 		// signature, credentials, or the API not enabled for this openId
 		// ("开启令牌和权限后可调用", §3.1)
 		{Match: []string{"签名", "验签", "授权", "grantcode", "openid", "密钥", "秘钥", "鉴权", "认证", "权限", "非法请求",
 			"signature", "sign error", "sign check", "sign fail", "invalid sign", "unauthorized", "permission", "forbidden"},
 			Class: connectors.Auth, Doc: "§3.1; sim 40003, 40005"},
-		{Match: []string{"频繁", "限流", "请求过多", "too many", "rate limit"}, Class: connectors.RateLimited, Doc: "sim 42900"},
-		{Match: []string{"不存在", "未找到", "查无", "找不到", "not exist", "not found"}, NotFound: true, Doc: "§3.2 查询的信息不存在; sim 20001"},
-		{Match: []string{"繁忙", "稍后", "busy", "系统异常", "系统错误", "内部错误", "internal error", "超时", "timeout",
-			"请求已过期", "expired"}, Class: connectors.Retryable, Doc: "§3.2 system error; sim 50000 系统繁忙, 40004 请求已过期"},
+		httpapi.RateLimitMessages("sim 42900"),
+		httpapi.NotFoundMessages("§3.2 查询的信息不存在; sim 20001"),
+		httpapi.BusyMessages("§3.2 system error; sim 50000 系统繁忙, 40004 请求已过期"),
 	},
 }
 
@@ -64,15 +50,12 @@ type response struct {
 func parseEnvelope(body []byte) httpapi.Envelope {
 	var env response
 	_ = json.Unmarshal(body, &env) // valid JSON; a wrong shape has no code
-	code, present, success := httpapi.ParseCode(env.Code)
-	switch {
-	case !present:
-		return httpapi.Envelope{}
-	case success:
-		return httpapi.Envelope{OK: true, Data: env.Data}
+	e := httpapi.CodeEnvelope(env.Code, string(env.Message), env.Data)
+	if e.Code != "" {
+		system := env.Status != nil && strings.EqualFold(strings.TrimSpace(env.Status.V), "false")
+		e.Business = !system
 	}
-	system := env.Status != nil && strings.EqualFold(strings.TrimSpace(env.Status.V), "false")
-	return httpapi.Envelope{Code: code, Message: strings.TrimSpace(string(env.Message)), Business: !system}
+	return e
 }
 
 // classify classifies one response (tests and fuzzing; Call does the same

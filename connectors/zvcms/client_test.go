@@ -156,8 +156,8 @@ func TestClassify(t *testing.T) {
 			if ce.Class != tt.class {
 				t.Fatalf("class = %v, want %v (%v)", ce.Class, tt.class, err)
 			}
-			if IsNotFound(err) != tt.notFound {
-				t.Fatalf("IsNotFound = %v, want %v", IsNotFound(err), tt.notFound)
+			if connectors.IsNotFound(err) != tt.notFound {
+				t.Fatalf("IsNotFound = %v, want %v", connectors.IsNotFound(err), tt.notFound)
 			}
 			if !strings.Contains(err.Error(), tt.wantInErr) {
 				t.Fatalf("error %q does not contain %q", err, tt.wantInErr)

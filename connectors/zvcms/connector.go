@@ -12,13 +12,6 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/connectors/httpapi"
 )
 
-// The stream names of a zvcms source (CONTRACT.md).
-const (
-	StreamMembers       = "members"
-	StreamMemberCoupons = "member_coupons"
-	StreamPoints        = "points"
-)
-
 // DefaultPageSize is the page size when the source sets no page_size.
 const DefaultPageSize = 100
 
@@ -99,7 +92,7 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 		return &pointsStream{c: k.c, source: k.src, pageSize: k.pageSize}, nil
 	}
 	return nil, fmt.Errorf("%s: %w %q (zvcms streams: %s)", k.src, connectors.ErrUnknownStream, name,
-		strings.Join(config.KindStreams[config.Zvcms], ", "))
+		strings.Join(Spec.StreamNames(), ", "))
 }
 
 // errNoPartition is the error of a per-member stream fetched without a

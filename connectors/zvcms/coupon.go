@@ -89,11 +89,11 @@ func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberC
 	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
-	if err := checkTimes("beginAt", it.BeginAt.V, "endAt", it.EndAt.V, "createdAt", it.CreatedAt.V); err != nil {
+	if err := lenient.CheckTimes(lenient.Shanghai, "beginAt", it.BeginAt.V, "endAt", it.EndAt.V, "createdAt", it.CreatedAt.V); err != nil {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)
 	}
-	startDate, startsAt := startOf(it.BeginAt.V)
-	endDate, endsAt := endOf(it.EndAt.V)
+	startDate, startsAt := lenient.DayStart(it.BeginAt.V, lenient.Shanghai)
+	endDate, endsAt := lenient.DayEnd(it.EndAt.V, lenient.Shanghai)
 	vs := strings.TrimSpace(it.UseStatus.V)
 	return warehouse.MemberCoupon{
 		Common:       warehouse.Common{Source: source},

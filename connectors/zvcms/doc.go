@@ -24,7 +24,7 @@
 //     points_ledger rows. Cursor PointsCursor{page}.
 //
 // A customer the vendor says does not exist ("查询的信息不存在") is a
-// Permanent error for which IsNotFound is true: the engine should count
+// Permanent error for which connectors.IsNotFound is true: the engine should count
 // that member as having no rows rather than fail the run.
 //
 // # Transport [vendor-api.md §3.1, S003, Z-pts2]
@@ -52,7 +52,7 @@
 //     (签名/验签, 令牌/token, 授权, grantCode, openId, 密钥/秘钥, 鉴权/认证,
 //     权限, 非法请求, signature, sign error, unauthorized) are Auth;
 //     频繁/限流 are RateLimited; 不存在/未找到/查无 are Permanent +
-//     ErrNotFound; other codes are Retryable when status is false (the
+//     connectors.ErrNotFound; other codes are Retryable when status is false (the
 //     vendor's "system error") and Permanent when status is true (a
 //     business error). HTML, empty, truncated or non-JSON bodies, and
 //     envelopes without a code, are Retryable.

@@ -9,14 +9,5 @@ import (
 // Factory builds a zvcms connector for the registry: its rate limit is
 // shared through Redis by every worker process when deps.Redis is set.
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
-	hc := httpapi.NewClient(src, deps)
-	var opts []Option
-	if deps.Now != nil {
-		opts = append(opts, WithClock(deps.Now))
-	}
-	k, err := New(src, hc, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return connectors.Build(New(src, httpapi.NewClient(src, deps), WithClock(deps.Clock())))
 }

@@ -35,7 +35,7 @@ func testNow() time.Time { return time.Unix(1547186244, 0).UTC() }
 func testNonce() int64 { return 658965 }
 
 func testSourceConfig(baseURL, secret string) *config.Source {
-	return &config.Source{Name: testSource, Kind: config.Zvcms, BaseURL: baseURL, PageSize: 2,
+	return &config.Source{Name: testSource, Kind: Kind, BaseURL: baseURL, PageSize: 2,
 		Credentials: config.Credentials{OpenID: testOpenID, GrantCode: testGrantCode, Secret: config.Secret(secret)}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
@@ -19,63 +20,16 @@ import (
 // time, so the transfer lapsed and the coupon stays with — and usable by —
 // the customer whose list it appears in (4 is the pending transfer,
 // during which it is locked). vendor_status "5" keeps the distinction.
-func CouponStatus(vendor string) warehouse.CouponStatus {
-	switch lenient.Code(vendor) {
-	case "0":
-		return warehouse.CouponUnused
-	case "1":
-		return warehouse.CouponUsed
-	case "2":
-		return warehouse.CouponFrozen
-	case "4":
-		return warehouse.CouponGifting
-	case "5":
-		return warehouse.CouponUnused
-	case "6":
-		return warehouse.CouponInvalid
-	case "7":
-		return warehouse.CouponDeleted
-	}
-	return warehouse.CouponUnknown
-}
+func CouponStatus(vendor string) warehouse.CouponStatus { return couponStatuses.Of(vendor) }
 
-// isDateOnly reports whether s is a calendar date without a clock.
-func isDateOnly(s string) bool {
-	s = strings.TrimSpace(s)
-	return s != "" && !strings.ContainsAny(s, " T") && lenient.Date(s) != ""
-}
-
-// startOf reads a validity start: a date-time is China local time; a
-// date-only value is 00:00:00 of that China day. Both come back as UTC,
-// with the date text for date-only values ("" otherwise).
-func startOf(s string) (string, *time.Time) {
-	if isDateOnly(s) {
-		d := lenient.Date(s)
-		return d, lenient.TimePtr(d, lenient.Shanghai)
-	}
-	return "", lenient.TimePtr(strings.TrimSpace(s), lenient.Shanghai)
-}
-
-// endOf reads a validity end: a date-only value is the last second,
-// 23:59:59, of that China day (zvcms writes its own ends that way,
-// "2019-11-03 23:59:59" [S003]).
-func endOf(s string) (string, *time.Time) {
-	if isDateOnly(s) {
-		d := lenient.Date(s)
-		return d, lenient.TimePtr(d+" 23:59:59", lenient.Shanghai)
-	}
-	return "", lenient.TimePtr(strings.TrimSpace(s), lenient.Shanghai)
-}
-
-// checkTimes takes (field name, value) pairs and reports the first value
-// that is sent but is not a China-local time (lenient.Time): such a
-// record is rejected rather than stored with the field silently NULL.
-func checkTimes(pairs ...string) error {
-	var times lenient.Times
-	for i := 0; i+1 < len(pairs); i += 2 {
-		times.Parse(pairs[i], pairs[i+1], lenient.Shanghai)
-	}
-	return times.Err()
+var couponStatuses = connectors.CouponStatuses{
+	"0": warehouse.CouponUnused,
+	"1": warehouse.CouponUsed,
+	"2": warehouse.CouponFrozen,
+	"4": warehouse.CouponGifting,
+	"5": warehouse.CouponUnused,
+	"6": warehouse.CouponInvalid,
+	"7": warehouse.CouponDeleted,
 }
 
 // instant reads a timestamp that is either epoch seconds (≤ 11 digits),

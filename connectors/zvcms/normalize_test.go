@@ -56,19 +56,3 @@ func TestInstant(t *testing.T) {
 		}
 	}
 }
-
-func TestDateBounds(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, startDate, startsAt, endDate, endsAt string }{
-		{"2019-09-01", "2019-09-01", "2019-08-31T16:00:00Z", "2019-09-01", "2019-09-01T15:59:59Z"},
-		{"2019-08-24 00:00:00", "", "2019-08-23T16:00:00Z", "", "2019-08-23T16:00:00Z"},
-		{"", "", "<nil>", "", "<nil>"},
-	}
-	for _, tt := range tests {
-		sd, sa := startOf(tt.in)
-		ed, ea := endOf(tt.in)
-		if sd != tt.startDate || fmtTime(sa) != tt.startsAt || ed != tt.endDate || fmtTime(ea) != tt.endsAt {
-			t.Errorf("%q: got %s %s / %s %s", tt.in, sd, fmtTime(sa), ed, fmtTime(ea))
-		}
-	}
-}

@@ -23,7 +23,7 @@ func TestFaultyVendorTaskOfFiftyMembers(t *testing.T) {
 		Zvcms: vendorsim.ZvcmsOptions{ErrorRate: 0.05}})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	src := &config.Source{Name: "zv", Kind: config.Zvcms, BaseURL: srv.URL + "/zvcms",
+	src := &config.Source{Name: "zv", Kind: Kind, BaseURL: srv.URL + "/zvcms",
 		Credentials: config.Credentials{OpenID: "sim-zvcms-open", GrantCode: "sim-grant", Secret: config.Secret("sim-zvcms-secret")}}
 	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client()}
 	var waits []time.Duration

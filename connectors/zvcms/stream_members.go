@@ -223,7 +223,7 @@ func decodeMemberInfo(source, key string, d []byte, fields map[string]json.RawMe
 		return warehouse.Member{}, err
 	}
 	if instant(p.CreatedAt.V) == nil {
-		if err := checkTimes("createdAt", p.CreatedAt.V); err != nil {
+		if err := lenient.CheckTimes(lenient.Shanghai, "createdAt", p.CreatedAt.V); err != nil {
 			return warehouse.Member{}, err
 		}
 	}

@@ -168,7 +168,7 @@ func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurr
 		return warehouse.PointEntry{}, err
 	}
 	if instant(it.CreatedAt.V) == nil {
-		if err := checkTimes("created_at", it.CreatedAt.V); err != nil {
+		if err := lenient.CheckTimes(lenient.Shanghai, "created_at", it.CreatedAt.V); err != nil {
 			return warehouse.PointEntry{}, err
 		}
 	}

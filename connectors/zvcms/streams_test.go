@@ -95,7 +95,7 @@ func TestMemberCouponsEmptyAndNotFound(t *testing.T) {
 			st, _ := newTestConnector(t, srv.URL).Stream(StreamMemberCoupons)
 			b, err := st.Fetch(context.Background(), connectors.Request{Partition: testCustomer, Pages: 1})
 			if tt.notFound {
-				if !IsNotFound(err) || connectors.ClassOf(err) != connectors.Permanent {
+				if !connectors.IsNotFound(err) || connectors.ClassOf(err) != connectors.Permanent {
 					t.Fatalf("err = %v, want a Permanent not-found", err)
 				}
 				return

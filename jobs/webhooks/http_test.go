@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,7 +36,7 @@ sources:
     base_url: http://127.0.0.1:1
     credentials: {open_id: o, grant_code: g, secret: s}
     member_keys: {query: "SELECT 1"}
-`), func(string) (string, bool) { return "", false })
+`), func(string) (string, bool) { return "", false }, builtin.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

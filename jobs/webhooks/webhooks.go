@@ -144,10 +144,11 @@ type Result struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-// Source returns the dmhub source called name, or ErrUnknownSource.
+// Source returns the source called name if its kind takes pushed events
+// (declares webhook_secret: DM Hub), or ErrUnknownSource.
 func (w *Webhooks) Source(name string) (*config.Source, error) {
 	src, err := w.Config.Source(name)
-	if err != nil || src.Kind != config.DMHub {
+	if err != nil || src.Spec() == nil || !slices.Contains(src.Spec().Fields, "webhook_secret") {
 		return nil, ErrUnknownSource
 	}
 	return src, nil
