@@ -86,8 +86,10 @@ func relTeardown() {
 	}
 }
 
-// relSetup builds the binary and starts the private servers, once.
-func relSetup(t *testing.T) *privateServices {
+// relSetup builds the binary and starts the suite's shared private
+// servers, once; own gives the test servers of its own instead (it stops
+// or kills them), stopped at its cleanup.
+func relSetup(t *testing.T, own bool) *privateServices {
 	t.Helper()
 	if os.Getenv(warehousetest.EnvClickHouse) == "" || os.Getenv(warehousetest.EnvRedis) == "" {
 		if os.Getenv("CI") != "" {
@@ -95,14 +97,35 @@ func relSetup(t *testing.T) *privateServices {
 		}
 		t.Skip("the test services are not set: run `make test` or `make reliability` (the suite starts private servers beside them)")
 	}
-	relState.once.Do(func() { relState.err = relStart() })
+	relState.once.Do(func() {
+		relState.err = relBuild()
+		if relState.err == nil {
+			relState.svc, relState.err = startPrivateServices()
+		}
+	})
 	if relState.err != nil {
 		t.Fatalf("reliability suite set-up: %v", relState.err)
 	}
-	return relState.svc
+	if !own {
+		return relState.svc
+	}
+	s, err := startPrivateServices()
+	if s != nil {
+		t.Cleanup(func() {
+			if out, err := s.run("down"); err != nil {
+				t.Errorf("private services down: %v\n%s", err, out)
+			}
+			_ = os.RemoveAll(s.dir)
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
-func relStart() error {
+// relBuild builds loyaltybridge into a temporary folder.
+func relBuild() error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -121,30 +144,39 @@ func relStart() error {
 		return fmt.Errorf("go build ./cmd/loyaltybridge: %v\n%s", err, out)
 	}
 	relState.bin = bin
-	built := time.Since(start)
+	fmt.Fprintf(os.Stderr, "reliability: built loyaltybridge in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
 
+// startPrivateServices starts a Redis and a ClickHouse on free ports with
+// a temporary data folder (deploy/dev/services.sh up).
+func startPrivateServices() (*privateServices, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "lb-reliability-data-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// the owner's pid: a later run stops these servers if this process
-	// died without its TestMain (reapStale)
+	// died without its cleanup (reapStale)
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		return err
+		return nil, err
 	}
 	ports, err := freePorts(3)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s := &privateServices{script: filepath.Join(root, "deploy", "dev", "services.sh"), dir: dir,
 		redisPort: ports[0], chPort: ports[1], chHTTPPort: ports[2]}
-	relState.svc = s
+	start := time.Now()
 	if out, err := s.run("up"); err != nil {
-		return fmt.Errorf("private services up: %v\n%s", err, out)
+		return s, fmt.Errorf("private services up: %v\n%s", err, out)
 	}
-	fmt.Fprintf(os.Stderr, "reliability: built loyaltybridge in %s; private redis 127.0.0.1:%d, clickhouse 127.0.0.1:%d (data %s) up in %s\n",
-		built.Round(time.Millisecond), s.redisPort, s.chPort, dir, (time.Since(start) - built).Round(time.Millisecond))
-	return nil
+	fmt.Fprintf(os.Stderr, "reliability: private redis 127.0.0.1:%d, clickhouse 127.0.0.1:%d (data %s) up in %s\n",
+		s.redisPort, s.chPort, dir, time.Since(start).Round(time.Millisecond))
+	return s, nil
 }
 
 // reapStale stops the private servers of earlier runs whose test process
@@ -295,11 +327,12 @@ type relOpts struct {
 	dmhub   vendorsim.DMHubOptions
 	source  string // extra YAML lines of the dmhub source
 	worker  string // extra YAML lines of worker:
+	own     bool   // servers of its own: the test stops or kills them
 }
 
 func newRelWorld(t *testing.T, o relOpts) *relWorld {
 	t.Helper()
-	svc := relSetup(t)
+	svc := relSetup(t, o.own)
 	sim := vendorsim.NewServer(vendorsim.ServerOptions{Seed: 7, Members: o.members, DMHub: o.dmhub})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
