@@ -119,9 +119,11 @@ func TestReliabilityClickHouseOutage(t *testing.T) {
 }
 
 // TestReliabilityInsertsRejected: ClickHouse answers, but refuses every
-// insert into members (the table detached for a few seconds, code 60)
-// in the middle of the members backfill: reads and checkpoints work, only
-// the load fails. The group must be read and loaded again, never skipped.
+// insert into members (the table detached: code 60, a permanent error) in
+// the middle of the members backfill: reads and checkpoints work, only the
+// load fails, and the run fails. Once the table is back, the next
+// `sync --full` continues from the checkpoint: the group whose load
+// failed must be read and loaded again, never skipped.
 func TestReliabilityInsertsRejected(t *testing.T) {
 	t.Parallel()
 	w := newRelWorld(t, relOpts{members: relMembers(), dmhub: vendorsim.DMHubOptions{Latency: 20 * time.Millisecond}})
@@ -137,20 +139,33 @@ func TestReliabilityInsertsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	loaded := w.loaded(refs, "members")
-	time.Sleep(8 * time.Second)
+	// the missing table is a permanent error (code 60): the run fails
+	var failed warehouse.Run
+	for _, r := range w.waitRuns(refs, 2*time.Minute) {
+		failed = r
+	}
 	if err := w.wh.Conn().Exec(ctx, "ATTACH TABLE "+table); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("injected: inserts into members refused for 8 s (table detached) with %d of %d members loaded", loaded, relMembers())
-	for _, r := range w.waitRuns(refs, 3*time.Minute) {
+	t.Logf("injected: inserts into members refused (table detached) with %d of %d members loaded; the run ended %s (%s); table attached again",
+		loaded, relMembers(), failed.Status, failed.Error)
+	// the operator's `sync --full` again: a failed run is continued from
+	// its checkpoint under a new run id (a run that succeeded despite the
+	// fault is simply repeated)
+	again, err := w.engine.StartSync(ctx, "acme-dmhub", []string{"members"}, connectors.Full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range w.waitRuns(again, 3*time.Minute) {
 		if r.Status != warehouse.RunSucceeded {
-			t.Fatalf("backfill: %s %s", r.Status, r.Error)
+			t.Fatalf("backfill continued: %s %s", r.Status, r.Error)
 		}
+		t.Logf("recovery: `sync --full` again: run %s (resumed %v) succeeded, %d rows", r.RunID, again[0].Resumed, r.Rows)
 	}
 	equalMembers(t, w.b)
 	w.verifyNoTombstones()
 	if !t.Failed() {
-		t.Logf("verified: the backfill succeeded and the %d members equal the simulator after FINAL", relMembers())
+		t.Logf("verified: the %d members equal the simulator after FINAL", relMembers())
 	}
 }
 
@@ -171,6 +186,12 @@ func TestReliabilityRedisRestart(t *testing.T) {
 	writes := len(w.pushOrders("R", n))
 	w.midWay(refs, writes)
 	members, applied := w.loaded(refs, "members"), w.applied()
+	live := map[string]bool{} // the runs in progress (or waiting) at the restart
+	for _, r := range w.runRows(refs) {
+		if r.Status != warehouse.RunSucceeded && r.Status != warehouse.RunFailed {
+			live[r.RunID] = true
+		}
+	}
 	ctx := context.Background()
 	if err := w.rdb.Set(ctx, "lbrel-probe", "before the restart", 0).Err(); err != nil {
 		t.Fatal(err)
@@ -187,15 +208,18 @@ func TestReliabilityRedisRestart(t *testing.T) {
 	}
 	resumed := 0
 	for i, r := range again {
+		if !live[refs[i].RunID] {
+			continue // ended before the restart: this is a new run
+		}
 		if r.RunID != refs[i].RunID {
 			t.Errorf("%s: the sync after the restart started run %s, not the one in progress (%s)", r.Stream, r.RunID, refs[i].RunID)
-		}
-		if r.Resumed {
+		} else {
 			resumed++
 		}
 	}
-	t.Logf("recovery: `sync` again resumed %d of %d runs in progress (same run ids)", resumed, len(again))
-	runs := w.waitRuns(refs, 5*time.Minute)
+	t.Logf("recovery: `sync` again resumed all %d runs in progress (same run ids; %d had ended before the restart and started anew)",
+		resumed, len(again)-len(live))
+	runs := w.waitRuns(again, 5*time.Minute)
 	w.verifySync(sortedRuns(runs))
 	w.verifyWrites("R", n, w.waitWrites(writes, 3*time.Minute))
 }
@@ -333,7 +357,7 @@ func TestReliabilityTwoWorkersTwoSchedulers(t *testing.T) {
 	t.Logf("injected: 2 worker processes and 2 schedulers on one namespace, a slot every 3 s, %d vendor changes (member updates, point records, new members) between slots", changes)
 	t.Logf("verified: %d slots, each started by exactly one scheduler (scheduler 1: %d, scheduler 2: %d); runs per stream (never overlapping): %s",
 		len(slots), by[1], by[2], strings.Join(counts, ", "))
-	w.verifySync(nil)
+	w.verifySync(all)
 }
 
 // concurrentStarts calls StartSync (incremental, every stream) from n
