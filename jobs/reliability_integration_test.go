@@ -310,8 +310,21 @@ func TestReliabilityTwoWorkersTwoSchedulers(t *testing.T) {
 		return lastFire.After(quiet)
 	})
 	waitFor(t, "the runs of the last slot ended", 5*time.Minute, func() bool { return w.noLiveRun() })
+	stopAt := time.Now()
 	stopSchedulers()
-	all := w.allRuns()
+	// a scheduler stopped in the middle of a start may leave a run no slot
+	// reported (its StartSync was cancelled): such late runs are left out
+	var all []warehouse.Run
+	for _, r := range w.allRuns() {
+		mu.Lock()
+		reported := runsOf[r.RunID]
+		mu.Unlock()
+		if !reported && !r.StartedAt.Before(stopAt.Add(-2*time.Second).Truncate(time.Second)) {
+			t.Logf("left out: run %s/%s started as the schedulers stopped (%s)", r.Stream, r.RunID, r.Status)
+			continue
+		}
+		all = append(all, r)
+	}
 
 	mu.Lock()
 	slots := make([]time.Time, 0, len(fired))
