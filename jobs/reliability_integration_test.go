@@ -12,7 +12,8 @@ package jobs_test
 //
 // Short form (make test): 300 members, 60 orders, a 20 s ClickHouse
 // outage. Long form (make reliability, LB_RELIABILITY=long): 1500
-// members, 200 orders, two kills, and a 5 min ClickHouse outage too.
+// members, 200 orders, more vendor changes between the slots, two kills,
+// and a 5 min ClickHouse outage too.
 
 import (
 	"context"
@@ -520,10 +521,7 @@ func TestReliabilityVendorChangesMidScan(t *testing.T) {
 // deleted.
 func TestReliabilitySkewedWorkerClock(t *testing.T) {
 	t.Parallel()
-	skews := []time.Duration{-10 * time.Minute}
-	if longForm() {
-		skews = append(skews, 10*time.Minute)
-	}
+	skews := []time.Duration{10 * time.Minute, -10 * time.Minute}
 	for _, skew := range skews {
 		t.Run(skew.String(), func(t *testing.T) {
 			w := newRelWorld(t, relOpts{members: relMembers(), dmhub: vendorsim.DMHubOptions{Latency: 2 * time.Millisecond}})

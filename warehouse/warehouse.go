@@ -31,6 +31,9 @@ type Warehouse struct {
 	observer atomic.Pointer[loadObserver]
 	// cluster is clickhouse.cluster: DDL runs ON CLUSTER (cluster.go).
 	cluster string
+	// vc corrects the versions of loaded rows for this process's clock
+	// offset to the server's (verclock.go).
+	vc verClock
 }
 
 // SetClock sets the clock of the times the warehouse stamps (synced_at of
