@@ -577,11 +577,7 @@ func (w *relWorld) pushOrders(prefix string, n int) []string {
 				`{"membershipId":%s,"orderNo":"%s-%03d","dateRefund":"2024-03-16T10:00:00Z","refundTotal":99.5,"refundLines":[{"lineId":"L1"}]}`, m, prefix, i))})
 		}
 	}
-	var ids []string
-	for kind, lines := range map[string][]outbound.Line{"deal": deals} {
-		ids = append(ids, w.accept(kind, lines)...)
-	}
-	return append(ids, w.accept("refund", refunds)...)
+	return append(w.accept("deal", deals), w.accept("refund", refunds)...)
 }
 
 func (w *relWorld) accept(kind string, lines []outbound.Line) []string {
