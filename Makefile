@@ -110,6 +110,15 @@ gobench: ## plain go benchmarks, COUNT runs each (default 5), BENCH regexp (defa
 	$(SERVICES) up
 	$(WITH_SERVICES) $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -count=$(COUNT) ./...
 
+# The fault-injection suite (docs/reliability.md): its short form runs in
+# `make test` (jobs/reliability_*_test.go); this is the long form. It starts
+# PRIVATE Redis/ClickHouse servers on free ports (it stops and kills them),
+# beside the shared ones that `services` starts.
+.PHONY: reliability
+reliability: ## fault-injection suite, long form: kill -9, 20 s and 5 min ClickHouse outages, Redis restarts, 2 workers + 2 schedulers, skewed clock
+	$(SERVICES) up
+	$(WITH_SERVICES) LB_RELIABILITY=long $(GO) test -count=1 -v -timeout 60m -run 'TestReliability' ./jobs/
+
 .PHONY: tidy
 tidy: ## go mod tidy
 	$(GO) mod tidy

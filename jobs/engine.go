@@ -55,8 +55,13 @@ type Engine struct {
 type Option func(*Engine)
 
 // WithClock sets the engine's clock (run start and end times, full-sweep
-// age, task budgets). Versions of durable rows never depend on it.
-func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+// age, task budgets) and its connectors' (tokens, vendor-time bounds).
+// Versions of durable rows never depend on it. The reliability suite runs
+// a worker with its clock 10 minutes off with it (and
+// warehouse.SetClock).
+func WithClock(now func() time.Time) Option {
+	return func(e *Engine) { e.now, e.deps.Now = now, now }
+}
 
 // WithTaskBudget sets how long one task of a per-member pass takes new
 // members (default DefaultTaskBudget); the members it started still

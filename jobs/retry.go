@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
@@ -31,7 +35,15 @@ import (
 //     more attempts with the reason;
 //   - Retryable errors (after the in-place retries of httpapi) are retried
 //     with capped exponential backoff and jitter, max_retry times, then
-//     the task is archived and the run failed with the last error.
+//     the task is archived and the run failed with the last error;
+//   - except when ClickHouse or Redis cannot be reached at all (refused or
+//     reset connection, failed dial, closed connection, cut stream:
+//     unreachable): such a task is retried every unreachableRetry and
+//     does not count against max_retry, however long the outage lasts (a
+//     run could not even be marked failed meanwhile). Without this a
+//     5-minute ClickHouse outage (the reliability suite's long form)
+//     archived the task after its 8 retries (~4 min of backoff) and
+//     failed the run.
 
 // classOf is the class of any error a task returns.
 func classOf(err error) connectors.Class {
@@ -60,16 +72,44 @@ func classifyForQueue(err error) error {
 	return err
 }
 
+// unreachableRetry is how often a task that could not reach ClickHouse or
+// Redis is tried again (its retry count does not grow, so its backoff
+// would not either).
+const unreachableRetry = 5 * time.Second
+
 // isFailure reports whether err counts against the task's retry budget.
 func isFailure(err error) bool {
-	return classOf(err) != connectors.RateLimited
+	return classOf(err) != connectors.RateLimited && !unreachable(err)
+}
+
+// unreachable reports an error that says our own storage (ClickHouse,
+// Redis) could not be reached at all: a refused or reset connection, a
+// failed dial, a connection closed or cut mid-answer. An answer of the
+// server (a ClickHouse exception), a timeout of a running query, and
+// every vendor error (a *connectors.Error, classified by its connector)
+// are not.
+func unreachable(err error) bool {
+	var ce *connectors.Error
+	var ex *clickhouse.Exception
+	if err == nil || errors.As(err, &ce) || errors.As(err, &ex) {
+		return false
+	}
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, clickhouse.ErrConnectionClosed) ||
+		(errors.As(err, &op) && op.Op == "dial")
 }
 
 // retryDelay is the asynq RetryDelayFunc: Retry-After for rate limits,
-// else 1s·2^n capped at 5 minutes, with ±10% jitter.
+// unreachableRetry when ClickHouse or Redis is unreachable, else 1s·2^n
+// capped at 5 minutes, with ±10% jitter.
 func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if d, ok := connectors.RetryAfter(err); ok && d > 0 {
 		return d
+	}
+	if unreachable(err) {
+		j := time.Duration(rand.Int64N(int64(unreachableRetry)/5 + 1))
+		return unreachableRetry - unreachableRetry/10 + j
 	}
 	d := time.Second << min(n, 9)
 	d = min(d, 5*time.Minute)

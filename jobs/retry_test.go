@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,9 +36,20 @@ func TestClassForQueue(t *testing.T) {
 		{"clickhouse bad data", fmt.Errorf("load: %w", &clickhouse.Exception{Code: 41, Message: "Cannot parse datetime"}), true, true},
 		{"clickhouse timeout", fmt.Errorf("load: %w", &clickhouse.Exception{Code: 159}), false, true},
 		{"clickhouse pool", clickhouse.ErrAcquireConnTimeout, false, true},
+		// ClickHouse or Redis unreachable: retried without counting
+		{"clickhouse refused", fmt.Errorf("load: %w", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}), false, false},
+		{"clickhouse reset", fmt.Errorf("checkpoint: %w", syscall.ECONNRESET), false, false},
+		{"clickhouse cut", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), false, false},
+		{"clickhouse closed", clickhouse.ErrConnectionClosed, false, false},
+		{"query timeout", fmt.Errorf("load: %w", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}), false, true},
+		{"vendor refused", &connectors.Error{Class: connectors.Retryable, Err: syscall.ECONNREFUSED}, false, true},
 		{"unknown", errors.New("x"), false, true},
 	}
 	for _, tt := range tests {
+		if d := retryDelay(7, tt.err, nil); tt.failure == false && tt.err != nil && !errors.As(tt.err, new(*connectors.Error)) &&
+			(d < unreachableRetry*9/10 || d > unreachableRetry*11/10) {
+			t.Errorf("%s: retry delay %s, want about %s", tt.name, d, unreachableRetry)
+		}
 		got := classifyForQueue(tt.err)
 		if errors.Is(got, asynq.SkipRetry) != tt.skipRetry {
 			t.Errorf("%s: SkipRetry = %v, want %v", tt.name, !tt.skipRetry, tt.skipRetry)

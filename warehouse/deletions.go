@@ -80,7 +80,7 @@ func (w *Warehouse) MarkDeleted(ctx context.Context, t Table, source, stream str
 	live := "SELECT * FROM (SELECT * FROM " + w.Q(t.Name) + " FINAL WHERE source = ?) WHERE is_deleted = 0 AND synced_at < ?" +
 		" AND `" + key + "` NOT IN (SELECT record_key FROM " + w.Q(RejectedRecords.Name) + " WHERE source = ? AND stream = ? AND synced_at >= ?)"
 	b := before.UTC().Truncate(time.Second)
-	args := []any{now.Truncate(time.Second), uint64(now.UnixNano()), source, b, source, stream, b}
+	args := []any{now.Truncate(time.Second), uint64(w.verNow(ctx).UnixNano()), source, b, source, stream, b}
 	var n uint64
 	if err := w.conn.QueryRow(ctx, "SELECT count() FROM ("+live+")", args[2:]...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("mark deleted in %s: %w", t.Name, err)

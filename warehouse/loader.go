@@ -20,8 +20,8 @@ var (
 
 // Load inserts rows, one batch per table, with an explicit column list
 // (ClickHouse 18.16 needs one). SyncedAt and Ver are filled in when zero:
-// ver is the load time in nanoseconds, so the newest load of a record
-// wins after FINAL. A failed Send may still have inserted rows; loads are
+// ver is the load time in nanoseconds (corrected to the server's clock,
+// verclock.go), so the newest load of a record wins after FINAL. A failed Send may still have inserted rows; loads are
 // idempotent, so the caller may simply repeat them.
 //
 // Every row's values pass the PII policy (SetPrivacy, privacy.go) first.
@@ -38,7 +38,7 @@ func (w *Warehouse) Load(ctx context.Context, rows []Row) error {
 	}
 	now := w.now().UTC()
 	synced := now.Truncate(time.Second)
-	ver := uint64(now.UnixNano())
+	ver := uint64(w.verNow(ctx).UnixNano()) // verclock.go: not this process's clock alone
 	byTable := map[string][][]any{}
 	tables := map[string]Table{}
 	stamps := map[string]stampCols{}

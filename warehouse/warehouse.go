@@ -34,7 +34,15 @@ type Warehouse struct {
 	cluster string
 	// privacy is the PII policy Load applies (privacy.go).
 	privacy atomic.Pointer[pii.Policy]
+	// vc corrects the versions of loaded rows for this process's clock
+	// offset to the server's (verclock.go).
+	vc verClock
 }
+
+// SetClock sets the clock of the times the warehouse stamps (synced_at of
+// loaded rows and tombstones); default time.Now. Call it before use. It is
+// how tests run a worker whose clock is off (docs/reliability.md).
+func (w *Warehouse) SetClock(now func() time.Time) { w.now = now }
 
 // Open connects (native protocol) and pings. It does not need the
 // database to exist: every statement names it explicitly. The pool holds
