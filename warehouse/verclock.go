@@ -15,7 +15,11 @@ import (
 // come from the process's clock corrected by its offset to the ClickHouse
 // server's clock, measured at most once per verClockEvery. An offset under
 // verClockSlack is taken as zero: the server's now() has whole seconds, and
-// well-kept clocks (NTP) agree far better than that already.
+// well-kept clocks (NTP) agree far better than that already. The price of
+// whole seconds: a corrected version is within about half a second of the
+// server's time, so two loads of one record by different processes less
+// than a second apart may win either way (as with any clock-based
+// version); minutes of skew no longer matter.
 const (
 	verClockEvery = time.Minute
 	verClockSlack = 2 * time.Second

@@ -28,6 +28,10 @@ func TestVersionsIgnoreProcessClock(t *testing.T) {
 		if err := skewed.Load(ctx, []warehouse.Row{first}); err != nil {
 			t.Fatal(err)
 		}
+		// the server's now() has whole seconds, so a corrected version is
+		// within half a second of the server's time: loads less than a
+		// second apart may still be ordered either way (verclock.go)
+		time.Sleep(1100 * time.Millisecond)
 		second := warehouse.Level{Common: warehouse.Common{Source: "s"}, LevelID: "1", Name: "loaded later with the true clock"}
 		if err := wh.Load(ctx, []warehouse.Row{second}); err != nil {
 			t.Fatal(err)
