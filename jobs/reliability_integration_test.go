@@ -479,7 +479,7 @@ func (w *relWorld) noLiveRun() bool {
 // the incremental sync after it must bring both changes.
 func TestReliabilityVendorChangesMidScan(t *testing.T) {
 	t.Parallel()
-	w := newRelWorld(t, relOpts{members: relMembers(), dmhub: vendorsim.DMHubOptions{Latency: 20 * time.Millisecond},
+	w := newRelWorld(t, relOpts{members: relMembers(), dmhub: vendorsim.DMHubOptions{Latency: 40 * time.Millisecond},
 		source: "    lookback: 1ms"})
 	w.startWorker("worker")
 	refs, err := w.engine.StartSync(context.Background(), "acme-dmhub", []string{"members"}, connectors.Full)

@@ -97,14 +97,18 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 	}
 	// the scan's start: fixed by its first Fetch and kept in the cursor,
 	// so a run resumed from a failed run's position keeps the start of
-	// the scan that read the earlier pages
+	// the scan that read the earlier pages. Whole seconds, rounded down:
+	// the vendor's lastUpdated has whole seconds, so a member changed in
+	// the second the scan started (after its page was read) has a
+	// lastUpdated before a sub-second start and would fall below the next
+	// run's bound (TestReliabilityVendorChangesMidScan, lookback 1ms).
 	switch {
 	case cur.Started != nil:
 	case !req.RunStarted.IsZero():
-		t := req.RunStarted.UTC()
+		t := req.RunStarted.UTC().Truncate(time.Second)
 		cur.Started = &t
 	default:
-		t := now
+		t := now.Truncate(time.Second)
 		cur.Started = &t
 	}
 	var bound time.Time
