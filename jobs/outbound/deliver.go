@@ -44,15 +44,30 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("outbound: bad task payload: %v: %w", err, asynq.SkipRetry)
 	}
+	fresh := !p.Resumed && !p.Replayed && !p.Retried
+	if n, ok := asynq.GetRetryCount(ctx); ok && n > 0 {
+		fresh = false
+	}
+	return o.deliver(ctx, &p, fresh, nil)
+}
+
+// marked is the answer of a start marker: whether this run is the first
+// to start after the write's latest recorded transition.
+type marked struct {
+	first bool
+	err   error
+}
+
+// deliver runs one attempt of a write (ProcessTask, ProcessBatch). fresh:
+// the write comes straight from intake, so its state is the payload's. pre,
+// when not nil, is its start marker already set (a batch sets them all in
+// one round trip); otherwise deliver sets it.
+func (o *Outbound) deliver(ctx context.Context, p *payload, fresh bool, pre *marked) error {
 	if _, busy := o.inflight.LoadOrStore(p.WriteID, struct{}{}); busy {
 		return retryLater("outbound %s: already being delivered by this worker", p.WriteID)
 	}
 	defer o.inflight.Delete(p.WriteID)
 
-	fresh := !p.Resumed && !p.Replayed
-	if n, ok := asynq.GetRetryCount(ctx); ok && n > 0 {
-		fresh = false
-	}
 	if !fresh {
 		latest, ok, err := o.Store.Latest(ctx, p.Source, p.WriteID)
 		if err != nil {
@@ -65,9 +80,8 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return nil
 		}
 		resumed := p.Resumed
-		np := fromEvent(latest, p.Ordered || latest.OrderNo != "")
-		np.Resumed = resumed
-		p = np
+		*p = fromEvent(latest, p.Ordered || latest.OrderNo != "")
+		p.Resumed = resumed
 	}
 	w, werr := o.Writers(p.Source)
 	// A fresh write of a kind reconciled by the vendor's answer sets its
@@ -75,37 +89,38 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	// off the path of every write): the marker's answer is only needed to
 	// read a failure, see below. Any other run sets it before sending.
 	overlap := false
-	if ar, ok := w.(connectors.AnswerReconciler); ok && werr == nil && fresh && !p.Ordered {
+	if ar, ok := w.(connectors.AnswerReconciler); ok && werr == nil && fresh && !p.Ordered && pre == nil {
 		overlap = ar.ReconcilesByAnswer(p.Kind)
 	}
-	type marked struct {
-		first bool
-		err   error
-	}
 	var markDone chan marked
-	if overlap {
+	switch {
+	case overlap:
 		markDone = make(chan marked, 1)
 		go func() {
 			first, err := o.mark(ctx, p.WriteID, p.Ver)
 			markDone <- marked{first, err}
 		}()
-	} else {
-		first, err := o.mark(ctx, p.WriteID, p.Ver)
-		if err != nil {
-			return retryLater("outbound %s: start marker: %v", p.WriteID, err)
+	default:
+		m := pre
+		if m == nil {
+			first, err := o.mark(ctx, p.WriteID, p.Ver)
+			m = &marked{first, err}
 		}
-		if !first || p.Resumed {
+		if m.err != nil {
+			return retryLater("outbound %s: start marker: %v", p.WriteID, m.err)
+		}
+		if !m.first || p.Resumed {
 			p.MaybeApplied = true
 		}
 	}
 
 	if p.Ordered {
-		if done, err := o.checkPredecessors(ctx, &p); done || err != nil {
+		if done, err := o.checkPredecessors(ctx, p); done || err != nil {
 			return err
 		}
 	}
 	if werr != nil {
-		return o.finish(ctx, &p, EventDead, StateDead, werr.Error(), "", false)
+		return o.finish(ctx, p, EventDead, StateDead, werr.Error(), "", false)
 	}
 	p.Attempts++
 	res, derr := w.Deliver(ctx, connectors.Write{ID: p.WriteID, Kind: p.Kind, Body: p.Body, MaybeApplied: p.MaybeApplied})
@@ -126,7 +141,7 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		if res.Reconciled {
 			note = "reconciled: an earlier attempt was applied"
 		}
-		return o.finish(rctx, &p, EventSucceeded, StateSucceeded, note, string(res.Response), true)
+		return o.finish(rctx, p, EventSucceeded, StateSucceeded, note, string(res.Response), true)
 	}
 	unknown := errors.Is(derr, connectors.ErrOutcomeUnknown) || maybeEarlier
 	if unknown {
@@ -134,10 +149,10 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	class := connectors.ClassOf(derr)
 	if !unknown && class == connectors.Permanent {
-		return o.finish(rctx, &p, EventDead, StateDead, derr.Error(), "", true)
+		return o.finish(rctx, p, EventDead, StateDead, derr.Error(), "", true)
 	}
 	if p.Attempts >= o.maxAttempts() {
-		return o.finish(rctx, &p, EventDead, StateDead, fmt.Sprintf("retries exhausted after %d attempts: %v", p.Attempts, derr), "", true)
+		return o.finish(rctx, p, EventDead, StateDead, fmt.Sprintf("retries exhausted after %d attempts: %v", p.Attempts, derr), "", true)
 	}
 	next := o.now().Add(time.Second << min(p.Attempts, 9))
 	if d, ok := connectors.RetryAfter(derr); ok {
@@ -147,6 +162,7 @@ func (o *Outbound) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p.Ver++
 	ev := p.event(EventFailed, StateFailed, o.now())
 	ev.LastError, ev.NextAt = derr.Error(), next
+	p.next = next
 	if err := o.Store.Append(rctx, ev); err != nil {
 		o.log().Warn("outbound: record failure", "write", p.WriteID, "err", err)
 	}
@@ -162,7 +178,11 @@ func (o *Outbound) mark(ctx context.Context, id string, ver uint64) (bool, error
 	if o.Redis == nil {
 		return true, nil
 	}
-	return o.Redis.SetNX(ctx, fmt.Sprintf("%s:outbound:started:%s:%d", o.Namespace, id, ver), 1, markerTTL).Result()
+	return o.Redis.SetNX(ctx, o.markerKey(id, ver), 1, markerTTL).Result()
+}
+
+func (o *Outbound) markerKey(id string, ver uint64) string {
+	return fmt.Sprintf("%s:outbound:started:%s:%d", o.Namespace, id, ver)
 }
 
 // finish records a terminal transition and wakes the writes waiting for

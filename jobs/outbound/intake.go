@@ -162,18 +162,34 @@ func (o *Outbound) store(ctx context.Context, source string, results []Result, t
 // enqueueParallel bounds the concurrent enqueues of one intake request.
 const enqueueParallel = 8
 
-// enqueueAll enqueues accepted writes, a few at a time. A failure is only
-// logged: the writes are stored, and Resume enqueues them.
+// enqueueAll enqueues accepted writes: those that wait for an earlier
+// write of their order one task each, the others in batches of MaxBatch
+// (batch.go), a few at a time. A failure is only logged: the writes are
+// stored, and Resume enqueues them.
 func (o *Outbound) enqueueAll(ctx context.Context, ps []payload, now time.Time) {
+	var units [][]payload
+	var free []payload
+	for _, p := range ps {
+		if p.Ordered {
+			units = append(units, []payload{p})
+			continue
+		}
+		if free = append(free, p); len(free) == MaxBatch {
+			units, free = append(units, free), nil
+		}
+	}
+	if len(free) > 0 {
+		units = append(units, free)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, enqueueParallel)
-	for _, p := range ps {
+	for _, u := range units {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := o.enqueue(ctx, p, now); err != nil {
-				o.log().Warn("outbound: enqueue failed; the write will be resumed from ClickHouse", "write", p.WriteID, "err", err)
+			if err := o.enqueueBatch(ctx, u, now); err != nil {
+				o.log().Warn("outbound: enqueue failed; the writes will be resumed from ClickHouse", "write", u[0].WriteID, "writes", len(u), "err", err)
 			}
 		}()
 	}

@@ -24,7 +24,7 @@ type lookupReq struct {
 }
 
 type lookupRes struct {
-	existing   map[string]Event
+	existing   map[string]bool
 	withWrites map[string]bool
 	err        error
 }
@@ -32,10 +32,10 @@ type lookupRes struct {
 // maxLookupGroup bounds the keys of one grouped look-up.
 const maxLookupGroup = 5000
 
-// Lookup returns which of ids are already stored (their latest event) and
+// Lookup returns which of ids are already stored and
 // which of orderNos already have a write, for one source. Concurrent
 // calls are answered by one grouped query pair.
-func (s *Store) Lookup(ctx context.Context, source string, ids, orderNos []string) (map[string]Event, map[string]bool, error) {
+func (s *Store) Lookup(ctx context.Context, source string, ids, orderNos []string) (map[string]bool, map[string]bool, error) {
 	r := lookupReq{ctx: ctx, source: source, ids: ids, orderNos: orderNos, done: make(chan lookupRes, 1)}
 	select {
 	case s.lookups <- r:
@@ -100,10 +100,9 @@ func (s *Store) lookupGroup(group []lookupReq) {
 			// a caller that gives up does not cancel the others' look-up
 			ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 			defer cancel()
-			var existing map[string]Event
-			var withWrites map[string]bool
+			var existing, withWrites map[string]bool
 			g, gctx := errgroup.WithContext(ctx)
-			g.Go(func() (err error) { existing, err = s.Latests(gctx, source, ids); return err })
+			g.Go(func() (err error) { existing, err = s.Stored(gctx, source, ids); return err })
 			g.Go(func() (err error) { withWrites, err = s.OrdersWithWrites(gctx, source, orders); return err })
 			err := g.Wait()
 			for _, r := range rs {
@@ -111,10 +110,10 @@ func (s *Store) lookupGroup(group []lookupReq) {
 					r.done <- lookupRes{err: err}
 					continue
 				}
-				res := lookupRes{existing: map[string]Event{}, withWrites: map[string]bool{}}
+				res := lookupRes{existing: map[string]bool{}, withWrites: map[string]bool{}}
 				for _, id := range r.ids {
-					if e, ok := existing[id]; ok {
-						res.existing[id] = e
+					if existing[id] {
+						res.existing[id] = true
 					}
 				}
 				for _, o := range r.orderNos {

@@ -6,7 +6,9 @@
 // outbound_events (and, through a materialized view, outbound_writes)
 // before it answers; every later transition is another event with the
 // next ver. Redis (asynq, queue "<namespace>:outbound") only wakes
-// workers: the write id is the task id, and Resume re-enqueues every write
+// workers: the write id is the task id (first attempts of the writes of
+// one request that wait for nothing travel in one batch task, batch.go),
+// and Resume re-enqueues every write
 // that is not terminal from ClickHouse. A Redis marker per write and
 // transition tells a first delivery attempt from a repeated one (a retry,
 // a task requeued at shutdown, one resumed after Redis was lost): a
@@ -136,6 +138,12 @@ type payload struct {
 	Resumed bool `json:"resumed,omitempty"`
 	// Replayed tasks come from push replay: their state is read again.
 	Replayed bool `json:"replayed,omitempty"`
+	// Retried tasks were handed over by a batch (batch.go) after an attempt
+	// that did not end the write: their state is read again.
+	Retried bool `json:"retried,omitempty"`
+
+	// next is when a failed attempt scheduled the next one (not stored).
+	next time.Time
 }
 
 func (p *payload) event(ev, state string, now time.Time) Event {
@@ -185,20 +193,32 @@ func (o *Outbound) enqueue(ctx context.Context, p payload, at time.Time) (bool, 
 // Register adds the outbound task handler to mux.
 func (o *Outbound) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeWrite, o.ProcessTask)
+	mux.HandleFunc(TypeBatch, o.ProcessBatch)
 }
 
 // Resume re-enqueues every write that is not terminal, from ClickHouse:
 // run it at worker start and periodically (RunResumer), so a Redis flush
-// or restart loses nothing. Writes already queued are left as they are
-// (the write id is the task id). It returns the number of writes enqueued
-// anew.
+// or restart loses nothing. Writes already queued are left as they are:
+// alone, the write id is the task id; in a batch, the batch task still
+// exists (batch.go). It returns the number of writes enqueued anew.
 func (o *Outbound) Resume(ctx context.Context) (int, error) {
 	open, err := o.Store.Open(ctx)
 	if err != nil {
 		return 0, err
 	}
+	ids := make([]string, len(open))
+	for i, e := range open {
+		ids[i] = e.WriteID
+	}
+	batched, err := o.queuedInBatch(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, e := range open {
+		if batched[e.WriteID] {
+			continue
+		}
 		p := fromEvent(e, e.OrderNo != "")
 		p.Resumed = true
 		added, err := o.enqueue(ctx, p, e.NextAt)

@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -61,147 +60,81 @@ const eventColumns = "source, synced_at, write_id, ver, event, kind, idempotency
 	"maybe_applied, next_at, last_error, request, response, created_at, updated_at"
 
 // Store is the durable log of outbound writes in ClickHouse. Appends from
-// concurrent callers are grouped into one INSERT (group commit): Append
-// returns once its rows are stored. It is safe for concurrent use; call
-// Close to stop the flusher.
+// concurrent callers are grouped into one INSERT (group commit,
+// warehouse.Committer): Append returns once its rows are stored. Events
+// nobody waits for (AppendAsync) have a committer of their own that
+// lingers for larger groups, so intake never waits behind them. It is
+// safe for concurrent use; call Close to stop it.
 type Store struct {
 	wh      *warehouse.Warehouse
-	req     chan appendReq
+	sync    *warehouse.Committer[Event]
+	async   *warehouse.Committer[Event]
 	lookups chan lookupReq
 
 	closeOnce sync.Once
 	done      chan struct{}
-	stopped   chan struct{}
 	// lookupStopped is closed when the look-up grouper (lookup.go) ended.
 	lookupStopped chan struct{}
-}
-
-type appendReq struct {
-	evs  []Event
-	done chan error
 }
 
 // maxGroup bounds the rows of one grouped INSERT.
 const maxGroup = 5000
 
+// asyncLinger is how long the events nobody waits for gather before
+// their INSERT.
+const asyncLinger = 200 * time.Millisecond
+
+// storeTimeout bounds one grouped INSERT.
+const storeTimeout = 30 * time.Second
+
 // lookupTimeout bounds one grouped intake look-up.
 const lookupTimeout = 30 * time.Second
 
-// NewStore starts the store's flusher and its look-up grouper.
+// NewStore starts the store's committers and its look-up grouper.
 func NewStore(wh *warehouse.Warehouse) *Store {
-	s := &Store{wh: wh, req: make(chan appendReq, 1024), lookups: make(chan lookupReq, 1024),
-		done: make(chan struct{}), stopped: make(chan struct{}), lookupStopped: make(chan struct{})}
-	go s.flusher()
+	s := &Store{wh: wh, lookups: make(chan lookupReq, 1024), done: make(chan struct{}), lookupStopped: make(chan struct{})}
+	s.sync = warehouse.NewCommitter(maxGroup, 0, storeTimeout, s.insert)
+	s.async = warehouse.NewCommitter(maxGroup, asyncLinger, storeTimeout, s.insert)
 	go s.lookuper()
 	return s
 }
 
-// Close stops the flusher after the appends already queued.
+// Close stops the store after the appends already queued.
 func (s *Store) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
-		<-s.stopped
+		s.sync.Close()
+		s.async.Close()
 		<-s.lookupStopped
 	})
 }
 
 // ErrClosed is returned by Append after Close.
-var ErrClosed = errors.New("outbound store closed")
+var ErrClosed = warehouse.ErrCommitterClosed
 
 // Append stores events durably (one grouped INSERT with the concurrent
 // appends) and returns when they are stored or failed.
 func (s *Store) Append(ctx context.Context, evs ...Event) error {
-	r := appendReq{evs: evs, done: make(chan error, 1)}
-	select {
-	case s.req <- r:
-	case <-s.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.sync.Add(ctx, evs...)
 }
 
-// AppendAsync queues events for the next grouped INSERT without waiting;
-// a failure is passed to onErr (which may be nil). Use it only for events
+// AppendAsync queues events for a grouped INSERT without waiting; a
+// failure is passed to onErr (which may be nil). Use it only for events
 // whose loss is repaired by reconciliation (terminal outcomes: a write
 // whose outcome was lost is resumed and found applied).
 func (s *Store) AppendAsync(onErr func(error), evs ...Event) {
-	r := appendReq{evs: evs, done: make(chan error, 1)}
-	select {
-	case s.req <- r:
-	case <-s.done:
-		if onErr != nil {
-			onErr(ErrClosed)
-		}
-		return
-	}
-	if onErr != nil {
-		go func() {
-			if err := <-r.done; err != nil {
-				onErr(err)
-			}
-		}()
-	}
+	s.async.AddAsync(onErr, evs...)
 }
 
-func (s *Store) flusher() {
-	defer close(s.stopped)
-	for {
-		var first appendReq
-		select {
-		case first = <-s.req:
-		case <-s.done:
-			for {
-				select {
-				case r := <-s.req:
-					s.flush([]appendReq{r})
-				default:
-					return
-				}
-			}
-		}
-		group := []appendReq{first}
-		n := len(first.evs)
-	drain:
-		for n < maxGroup {
-			select {
-			case r := <-s.req:
-				group = append(group, r)
-				n += len(r.evs)
-			default:
-				break drain
-			}
-		}
-		s.flush(group)
-	}
-}
-
-func (s *Store) flush(group []appendReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := s.insert(ctx, group)
-	for _, r := range group {
-		r.done <- err
-	}
-}
-
-func (s *Store) insert(ctx context.Context, group []appendReq) error {
+func (s *Store) insert(ctx context.Context, evs []Event) error {
 	b, err := s.wh.Conn().PrepareBatch(ctx, "INSERT INTO "+s.wh.Q("outbound_events")+" ("+eventColumns+")")
 	if err != nil {
 		return fmt.Errorf("outbound: store: %w", err)
 	}
-	for _, r := range group {
-		for i := range r.evs {
-			if err := b.AppendStruct(&r.evs[i]); err != nil {
-				_ = b.Abort()
-				return fmt.Errorf("outbound: store write %s: %w", r.evs[i].WriteID, err)
-			}
+	for i := range evs {
+		if err := b.AppendStruct(&evs[i]); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("outbound: store write %s: %w", evs[i].WriteID, err)
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -275,25 +208,38 @@ func (s *Store) Open(ctx context.Context) ([]Event, error) {
 	return s.selectEvents(ctx, s.latest("1", "WHERE state IN ('pending', 'failed') ORDER BY seq"))
 }
 
+// Stored returns which of the write ids of a source are stored. It reads
+// the key columns only: intake asks it for every request.
+func (s *Store) Stored(ctx context.Context, source string, ids []string) (map[string]bool, error) {
+	return s.present(ctx, "SELECT DISTINCT write_id FROM "+s.wh.Q("outbound_events")+
+		" WHERE source = ? AND write_id IN ?", source, ids)
+}
+
 // OrdersWithWrites returns which of the orderNos of a source already have
 // a write.
 func (s *Store) OrdersWithWrites(ctx context.Context, source string, orderNos []string) (map[string]bool, error) {
+	return s.present(ctx, "SELECT DISTINCT order_no FROM "+s.wh.Q("outbound_orders")+
+		" WHERE source = ? AND order_no IN ?", source, orderNos)
+}
+
+// present runs q (one String column, filtered by source and a key set)
+// and returns the keys it found.
+func (s *Store) present(ctx context.Context, q, source string, keys []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	if len(orderNos) == 0 {
+	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := s.wh.Conn().Query(ctx, "SELECT DISTINCT order_no FROM "+s.wh.Q("outbound_orders")+
-		" WHERE source = ? AND order_no IN ?", source, groupSet(orderNos))
+	rows, err := s.wh.Conn().Query(ctx, q, source, groupSet(keys))
 	if err != nil {
-		return nil, fmt.Errorf("outbound: read orders: %w", err)
+		return nil, fmt.Errorf("outbound: look up: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var o string
-		if err := rows.Scan(&o); err != nil {
+		var k string
+		if err := rows.Scan(&k); err != nil {
 			return nil, err
 		}
-		out[o] = true
+		out[k] = true
 	}
 	return out, rows.Err()
 }
