@@ -70,6 +70,13 @@ type Batch struct {
 	Rejected int             // records stored in rejected_records instead of their table
 }
 
+// Add appends rows to the batch and counts the rejected_records rows
+// among them (Rejected).
+func (b *Batch) Add(rows []warehouse.Row) {
+	b.Rows = append(b.Rows, rows...)
+	b.Rejected += Rejected(rows)
+}
+
 // Stream reads one vendor collection. Implementations are safe for
 // concurrent use.
 type Stream interface {

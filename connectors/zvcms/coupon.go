@@ -57,16 +57,9 @@ func couponRecords(data json.RawMessage) ([]json.RawMessage, error) {
 // customer id used when a record names none. A record that does not
 // decode is a rejected_records row of stream in its place.
 func decodeCoupons(source, stream, member string, list []json.RawMessage) []warehouse.Row {
-	rows := make([]warehouse.Row, 0, len(list))
-	for i, raw := range list {
-		row, err := decodeCoupon(source, member, raw)
-		if err != nil {
-			rows = append(rows, connectors.Reject(source, stream, raw, fmt.Errorf("coupon %d: %w", i, err), "cardId"))
-			continue
-		}
-		rows = append(rows, row)
-	}
-	return rows
+	return connectors.DecodeRecords(source, stream, "coupons", list, func(raw json.RawMessage) (warehouse.MemberCoupon, error) {
+		return decodeCoupon(source, member, raw)
+	}, "cardId")
 }
 
 // decodeCoupon maps one coupon: coupon_code = cardId (券编码), coupon_id =
