@@ -49,10 +49,7 @@ func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 	for !p.done() {
 		rows, err := p.next(ctx)
 		if err != nil {
-			if connectors.IsNotFound(err) {
-				return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
-			}
-			return connectors.MemberBatch{}, err
+			return p.memberFailed(err)
 		}
 		for _, raw := range rows {
 			e, err := decode(raw)

@@ -44,10 +44,7 @@ func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.Me
 	for !p.done() {
 		rows, err := p.next(ctx)
 		if err != nil {
-			if connectors.IsNotFound(err) {
-				return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
-			}
-			return connectors.MemberBatch{}, err
+			return p.memberFailed(err)
 		}
 		b.Rows = append(b.Rows, connectors.DecodeRecords(s.source, "member_coupons", "", rows, decode, "couponCode")...)
 	}
