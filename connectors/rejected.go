@@ -91,6 +91,19 @@ const MaxRecordBytes = 1 << 20
 // ErrRecordTooLarge is wrapped by CheckRecordSize's error.
 var ErrRecordTooLarge = errors.New("record too large")
 
+// ReadRecord starts a record decoder: it checks raw's size
+// (CheckRecordSize, naming kind), decodes raw into v, and returns raw as
+// compact JSON text, the form kept in the raw columns.
+func ReadRecord(kind string, raw []byte, v any) (string, error) {
+	if err := CheckRecordSize(kind, raw); err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return "", err
+	}
+	return lenient.Compact(raw)
+}
+
 // CheckRecordSize returns an error naming kind and the sizes when raw is
 // larger than MaxRecordBytes; every record decoder calls it first.
 func CheckRecordSize(kind string, raw []byte) error {

@@ -107,3 +107,21 @@ func TestDecodeRecords(t *testing.T) {
 		}
 	}
 }
+
+func TestReadRecord(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		ID string `json:"id"`
+	}
+	text, err := connectors.ReadRecord("thing", []byte("{ \"id\" : \"a\" }\n"), &v)
+	if err != nil || text != `{"id":"a"}` || v.ID != "a" {
+		t.Errorf("ReadRecord = %q, %v (id %q); want the compact record and id a", text, err, v.ID)
+	}
+	if _, err := connectors.ReadRecord("thing", []byte(`{"id":`), &v); err == nil {
+		t.Error("a broken record decoded")
+	}
+	big := []byte(`{"id":"` + strings.Repeat("x", connectors.MaxRecordBytes) + `"}`)
+	if _, err := connectors.ReadRecord("thing", big, &v); !errors.Is(err, connectors.ErrRecordTooLarge) || !strings.Contains(err.Error(), "thing of") {
+		t.Errorf("a record over the limit: error %v, want ErrRecordTooLarge naming the thing", err)
+	}
+}

@@ -46,9 +46,12 @@ type Request struct {
 }
 
 // Logger returns req.Log, or a logger that discards everything.
-func (req Request) Logger() *slog.Logger {
-	if req.Log != nil {
-		return req.Log
+func (req Request) Logger() *slog.Logger { return orDiscard(req.Log) }
+
+// orDiscard returns l, or a logger that discards everything when l is nil.
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
 	}
 	return slog.New(slog.DiscardHandler)
 }

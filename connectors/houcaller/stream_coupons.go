@@ -63,20 +63,14 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 
 // decodeCoupon maps one coupon definition.
 func decodeCoupon(source string, raw json.RawMessage) (warehouse.Coupon, error) {
-	if err := connectors.CheckRecordSize("coupon", raw); err != nil {
-		return warehouse.Coupon{}, err
-	}
 	var d couponDef
-	if err := json.Unmarshal(raw, &d); err != nil {
+	rawText, err := connectors.ReadRecord("coupon", raw, &d)
+	if err != nil {
 		return warehouse.Coupon{}, err
 	}
 	id := lenient.First(d.ID.V, d.CpnID.V, d.CpnIDLow.V)
 	if id == "" {
 		return warehouse.Coupon{}, fmt.Errorf("coupon definition without an id: %s", lenient.Clip(string(raw)))
-	}
-	rawText, err := lenient.Compact(raw)
-	if err != nil {
-		return warehouse.Coupon{}, err
 	}
 	if err := lenient.CheckTimes(lenient.Shanghai, "begTime", d.BegTime.V, "endTime", d.EndTime.V); err != nil {
 		return warehouse.Coupon{}, fmt.Errorf("coupon definition %s: %w", lenient.Clip(id), err)

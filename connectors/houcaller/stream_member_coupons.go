@@ -117,27 +117,21 @@ func decodeMemberCoupons(source, member string, data json.RawMessage) ([]warehou
 }
 
 func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
-	if err := connectors.CheckRecordSize("coupon item", raw); err != nil {
-		return warehouse.MemberCoupon{}, err
-	}
 	var it couponItem
-	if err := json.Unmarshal(raw, &it); err != nil {
+	rawText, err := connectors.ReadRecord("coupon item", raw, &it)
+	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
 	code := lenient.First(it.CpnCode.V, it.ID.V)
 	if code == "" {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without cpnCode or id: %s", lenient.Clip(string(raw)))
 	}
-	rawText, err := lenient.Compact(raw)
-	if err != nil {
-		return warehouse.MemberCoupon{}, err
-	}
 	if err := lenient.CheckTimes(lenient.Shanghai, "begDate", it.BegDate.V, "endDate", it.EndDate.V, "useTime", it.UseTime.V,
 		"sellTime", it.SellTime.V, "ctime", it.CTime.V); err != nil {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)
 	}
-	startDate, startsAt := dateStart(it.BegDate.V)
-	endDate, endsAt := dateEnd(it.EndDate.V)
+	startDate, startsAt := dateBound(it.BegDate.V, lenient.DayStart)
+	endDate, endsAt := dateBound(it.EndDate.V, lenient.DayEnd)
 	vs := strings.TrimSpace(it.Status.V)
 	return warehouse.MemberCoupon{
 		Common:       warehouse.Common{Source: source},

@@ -265,14 +265,8 @@ func decodePoints(source, member, key string, data json.RawMessage, limit int) (
 // and every identifying field (hashID), numbered within the page when
 // repeated.
 func decodePoint(source, member, key string, raw json.RawMessage, seen lenient.Occurrences) (warehouse.PointEntry, error) {
-	if err := connectors.CheckRecordSize("points record", raw); err != nil {
-		return warehouse.PointEntry{}, err
-	}
 	var r scoRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return warehouse.PointEntry{}, err
-	}
-	rawText, err := lenient.Compact(raw)
+	rawText, err := connectors.ReadRecord("points record", raw, &r)
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}

@@ -67,20 +67,14 @@ func decodeCoupons(source, stream, member string, list []json.RawMessage) []ware
 // in China time. zvcms sends no redemption time, so redeemed_at stays
 // empty; start_date/end_date are filled only for date-only values.
 func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
-	if err := connectors.CheckRecordSize("coupon", raw); err != nil {
-		return warehouse.MemberCoupon{}, err
-	}
 	var it couponItem
-	if err := json.Unmarshal(raw, &it); err != nil {
+	rawText, err := connectors.ReadRecord("coupon", raw, &it)
+	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
 	code := strings.TrimSpace(it.CardID.V)
 	if code == "" {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without a cardId: %s", lenient.Clip(string(raw)))
-	}
-	rawText, err := lenient.Compact(raw)
-	if err != nil {
-		return warehouse.MemberCoupon{}, err
 	}
 	if err := lenient.CheckTimes(lenient.Shanghai, "beginAt", it.BeginAt.V, "endAt", it.EndAt.V, "createdAt", it.CreatedAt.V); err != nil {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)

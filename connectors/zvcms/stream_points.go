@@ -146,14 +146,8 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 // hashID over the customer id, created_at, type, sub_type, points,
 // previous_point, desc and change_text, numbered when repeated in a page.
 func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurrences) (warehouse.PointEntry, error) {
-	if err := connectors.CheckRecordSize("points item", raw); err != nil {
-		return warehouse.PointEntry{}, err
-	}
 	var it pointsItem
-	if err := json.Unmarshal(raw, &it); err != nil {
-		return warehouse.PointEntry{}, err
-	}
-	rawText, err := lenient.Compact(raw)
+	rawText, err := connectors.ReadRecord("points item", raw, &it)
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}
