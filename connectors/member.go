@@ -42,12 +42,7 @@ type MemberRequest struct {
 }
 
 // Logger returns req.Log, or a logger that discards everything.
-func (req MemberRequest) Logger() *slog.Logger {
-	if req.Log != nil {
-		return req.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (req MemberRequest) Logger() *slog.Logger { return orDiscard(req.Log) }
 
 // MemberBatch is what FetchMember read. A member the vendor does not know
 // (deleted, or a key without a member) is an error wrapping ErrNotFound,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/goccy/go-json"
 
+	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
@@ -20,6 +21,28 @@ func Reject(source, stream string, raw []byte, err error, idKeys ...string) ware
 	return warehouse.NewRejected(source, stream, recordKey(raw, idKeys), bytes.TrimSpace(raw), err)
 }
 
+// DecodeRecords decodes each record of list with decode, in order. A
+// record that fails is a poison record: its rejected_records row (Reject,
+// keyed by the first of idKeys it has) stands in its place, its error
+// prefixed with where it stood, field[i] (nothing when field is ""), and
+// the run goes on.
+func DecodeRecords[T ~[]byte, R warehouse.Row](source, stream, field string, list []T,
+	decode func(raw T) (R, error), idKeys ...string) []warehouse.Row {
+	rows := make([]warehouse.Row, 0, len(list))
+	for i, raw := range list {
+		r, err := decode(raw)
+		if err != nil {
+			if field != "" {
+				err = fmt.Errorf("%s[%d]: %w", field, i, err)
+			}
+			rows = append(rows, Reject(source, stream, []byte(raw), err, idKeys...))
+			continue
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
 func recordKey(raw []byte, idKeys []string) string {
 	if len(idKeys) == 0 {
 		return ""
@@ -30,7 +53,7 @@ func recordKey(raw []byte, idKeys []string) string {
 	}
 	for _, k := range idKeys {
 		v := bytes.TrimSpace(m[k])
-		if len(v) == 0 || string(v) == "null" {
+		if lenient.Absent(v) {
 			continue
 		}
 		var s string
@@ -67,6 +90,19 @@ const MaxRecordBytes = 1 << 20
 
 // ErrRecordTooLarge is wrapped by CheckRecordSize's error.
 var ErrRecordTooLarge = errors.New("record too large")
+
+// ReadRecord starts a record decoder: it checks raw's size
+// (CheckRecordSize, naming kind), decodes raw into v, and returns raw as
+// compact JSON text, the form kept in the raw columns.
+func ReadRecord(kind string, raw []byte, v any) (string, error) {
+	if err := CheckRecordSize(kind, raw); err != nil {
+		return "", err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return "", err
+	}
+	return lenient.Compact(raw)
+}
 
 // CheckRecordSize returns an error naming kind and the sizes when raw is
 // larger than MaxRecordBytes; every record decoder calls it first.

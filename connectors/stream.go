@@ -46,9 +46,12 @@ type Request struct {
 }
 
 // Logger returns req.Log, or a logger that discards everything.
-func (req Request) Logger() *slog.Logger {
-	if req.Log != nil {
-		return req.Log
+func (req Request) Logger() *slog.Logger { return orDiscard(req.Log) }
+
+// orDiscard returns l, or a logger that discards everything when l is nil.
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -68,6 +71,13 @@ type Batch struct {
 	Fallback bool            // the stream fell back to a full scan (the vendor ignored its sort order)
 	Clamped  int             // vendor timestamps beyond now+tolerance, clamped for the cursor
 	Rejected int             // records stored in rejected_records instead of their table
+}
+
+// Add appends rows to the batch and counts the rejected_records rows
+// among them (Rejected).
+func (b *Batch) Add(rows []warehouse.Row) {
+	b.Rows = append(b.Rows, rows...)
+	b.Rejected += Rejected(rows)
 }
 
 // Stream reads one vendor collection. Implementations are safe for

@@ -3,7 +3,6 @@ package dmhub
 import (
 	"context"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
@@ -50,10 +49,7 @@ func readLedger(ctx context.Context, p *pager, req connectors.MemberRequest,
 	for !p.done() {
 		rows, err := p.next(ctx)
 		if err != nil {
-			if connectors.IsNotFound(err) {
-				return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
-			}
-			return connectors.MemberBatch{}, err
+			return p.memberFailed(err)
 		}
 		for _, raw := range rows {
 			e, err := decode(raw)
@@ -103,16 +99,6 @@ func (o *newestFirst) ok() bool { return o.n > 0 && !o.broken }
 // memberPath is /loyalty/v1/membership/{id}{suffix}.
 func memberPath(member, suffix string) string {
 	return "/loyalty/v1/membership/" + url.PathEscape(member) + suffix
-}
-
-// memberKey is the requested member id, which per-member streams need.
-func memberKey(source, op string, req connectors.MemberRequest) (string, error) {
-	m := strings.TrimSpace(req.Member)
-	if m == "" {
-		return "", &connectors.Error{Class: connectors.Permanent, Source: source, Op: op,
-			Message: "per-member stream fetched without a member id"}
-	}
-	return m, nil
 }
 
 // orPtr returns a, or b when a is nil.

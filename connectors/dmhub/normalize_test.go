@@ -47,14 +47,8 @@ func TestDecodeMember(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			m, err := decodeMember("acme", []byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("decodeMember error = %v, want %q", err, tt.err)
-				}
+			if failed(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if m.Source != "acme" || !json.Valid([]byte(m.Raw)) || strings.ContainsAny(m.Raw, "\n\t") {
 				t.Errorf("source %q raw %q: want acme and compact JSON", m.Source, m.Raw)

@@ -106,6 +106,16 @@ type listPage struct {
 // done reports that the list is exhausted.
 func (p *pager) done() bool { return p.pos.Done }
 
+// memberFailed is what a member stream returns when a page fails with
+// err: for a member the vendor does not know (connectors.ErrNotFound), no
+// rows with the pages and requests it took; otherwise nothing.
+func (p *pager) memberFailed(err error) (connectors.MemberBatch, error) {
+	if connectors.IsNotFound(err) {
+		return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
+	}
+	return connectors.MemberBatch{}, err
+}
+
 // next reads the next page and returns its rows (nil once done).
 func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 	if p.pos.Done {

@@ -40,11 +40,9 @@ const couponsPath = "/loyalty/v1/coupon"
 // Fetch implements connectors.Stream.
 func (s *couponsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
 	cur := CouponsCursor{Pos: PagePos{Page: 1}}
-	if c := bytes.TrimSpace(req.Cursor); len(c) > 0 && string(c) != "null" {
-		if err := json.Unmarshal(c, &cur); err != nil || cur.Pos.Page < 1 || cur.Pos.Rows < 0 {
-			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source,
-				Op: "GET " + couponsPath, Message: "invalid coupons cursor " + lenient.Clip(string(c))}
-		}
+	if err := connectors.ReadCursor(s.source, "GET "+couponsPath, "coupons cursor", req.Cursor, &cur,
+		func(c CouponsCursor) bool { return c.Pos.Page >= 1 && c.Pos.Rows >= 0 }); err != nil {
+		return connectors.Batch{}, err
 	}
 	params := url.Values{"sidx": {"couponId"}, "sord": {"asc"}}
 	if cur.Pos.Page == 1 {
@@ -64,15 +62,9 @@ func (s *couponsStream) Fetch(ctx context.Context, req connectors.Request) (conn
 			}
 			p.params.Del("needTotal")
 		}
-		for _, raw := range rows {
-			c, err := decodeCoupon(s.source, raw)
-			if err != nil {
-				b.Rows = append(b.Rows, connectors.Reject(s.source, "coupons", raw, err, "couponId"))
-				b.Rejected++
-				continue
-			}
-			b.Rows = append(b.Rows, c)
-		}
+		b.Add(connectors.DecodeRecords(s.source, "coupons", "", rows, func(raw json.RawMessage) (warehouse.Coupon, error) {
+			return decodeCoupon(s.source, raw)
+		}, "couponId"))
 	}
 	b.Items = int64(len(b.Rows))
 	b.Pages, b.Requests, b.Done = p.pages, p.requests, p.done()

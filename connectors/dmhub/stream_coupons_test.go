@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
@@ -22,18 +21,17 @@ func viewCoupon(c warehouse.Coupon) couponView {
 		StartDate: c.StartDate, EndDate: c.EndDate}
 }
 
+func couponRow(c warehouse.Coupon) decoded[couponView] {
+	return decoded[couponView]{view: viewCoupon(c), source: c.Source, raw: c.Raw}
+}
+
 // docCoupon is the §13.1 example, normalized (a relative validity:
 // validType 2, startDays/validDays, so no dates).
 var docCoupon = couponView{CouponID: "STxgWromTbt727eBcPOo", Name: "test", CouponType: "1", ValidType: "2"}
 
 func TestDecodeCoupon(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		want couponView
-		err  string
-	}{
+	tests := []decodeCase[couponView]{
 		{name: "documented example (S000 §13.1)", in: string(fixtureRows(t, "coupons_page_1.json")[0]), want: docCoupon},
 		{name: "absolute range", in: `{"couponId":"A1","couponName":"满100减10","couponType":"3","validType":1,
 			"validDate":{"startDate":"2017-12-10","endDate":"2017-12-15"},"rule":{"goodsLimit":"null"}}`,
@@ -51,63 +49,19 @@ func TestDecodeCoupon(t *testing.T) {
 		{name: "bad validDate", in: `{"couponId":"A6","validDate":{"startDate":{"y":2017}}}`, err: "coupon A6: field validDate"},
 		{name: "not an object", in: `null`, err: "not a JSON object"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := decodeCoupon("acme", []byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := viewCoupon(c); got != tt.want {
-				t.Errorf("decodeCoupon =\n %+v\nwant\n %+v", got, tt.want)
-			}
-			checkRaw(t, c.Source, c.Raw)
-			if c.Raw != compactJSON(t, tt.in) {
-				t.Errorf("raw = %s, want the record as sent", c.Raw)
-			}
-		})
-	}
+	decoderTest[couponView]{fn: "decodeCoupon", decode: func(in []byte) (decoded[couponView], error) {
+		c, err := decodeCoupon("acme", in)
+		return couponRow(c), err
+	}}.run(t, tests)
 }
 
 // TestCouponsStreamDocPage reads the §13.1 example: its total/records
 // (12 pages, 10 rows, for a one-row list) feed progress only.
 func TestCouponsStreamDocPage(t *testing.T) {
 	t.Parallel()
-	f := newFakeVendor().handle("/loyalty/v1/coupon", fixture(t, "coupons_page_1.json"))
-	k := newTestConnector(t, f, nil)
-	st, err := k.Stream("coupons")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.Fetch(context.Background(), connectors.Request{Mode: connectors.Full, Pages: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := rowsOf[warehouse.Coupon](t, b.Rows)
-	if len(rows) != 1 || viewCoupon(rows[0]) != docCoupon || !b.Done || b.Commit != nil {
-		t.Fatalf("batch = %+v, want the §13.1 example, done, no commit", b)
-	}
-	if !strings.Contains(rows[0].Raw, `"goodsLimit":"null"`) {
-		t.Errorf("raw lost goodsLimit as sent: %s", rows[0].Raw)
-	}
-	if b.Total != 10 || b.Pages != 1 || b.Requests != 1 {
-		t.Errorf("total %d pages %d requests %d, want records=10 and 1 request (one row cannot be a vendor cap)", b.Total, b.Pages, b.Requests)
-	}
-	reqs := f.requests()
-	for i, want := range []string{"rows=20 page=1 sidx=couponId sord=asc needTotal=true"} {
-		q := reqs[i].Query
-		got := fmt.Sprintf("rows=%s page=%s sidx=%s sord=%s needTotal=%s", q.Get("rows"), q.Get("page"), q.Get("sidx"),
-			q.Get("sord"), q.Get("needTotal"))
-		if got != want {
-			t.Errorf("request %d: %s, want %s", i, got, want)
-		}
-	}
+	docPage[warehouse.Coupon, couponView]{stream: "coupons", path: "/loyalty/v1/coupon", fixture: "coupons_page_1.json",
+		mode: connectors.Full, pages: 5, total: 10, row: couponRow, want: []couponView{docCoupon}, rawHas: `"goodsLimit":"null"`,
+		query: map[string]string{"rows": "20", "page": "1", "sidx": "couponId", "sord": "asc", "needTotal": "true"}}.run(t)
 }
 
 // TestCouponsStreamCursor pages across Fetch calls, at most req.Pages

@@ -33,7 +33,7 @@ func (s *experienceStream) LedgerTable() warehouse.Table { return warehouse.Expe
 
 // FetchMember implements connectors.MemberStream.
 func (s *experienceStream) FetchMember(ctx context.Context, req connectors.MemberRequest) (connectors.MemberBatch, error) {
-	member, err := memberKey(s.source, "GET /loyalty/v1/membership/{id}/exp/changeLogs", req)
+	member, err := connectors.MemberKey(s.source, "GET /loyalty/v1/membership/{id}/exp/changeLogs", req.Member)
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}

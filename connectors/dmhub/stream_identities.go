@@ -95,11 +95,8 @@ type identityKey struct {
 func (s *identitiesStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
 	const op = "POST " + identitiesPath
 	var cur IdentitiesCursor
-	if c := bytes.TrimSpace(req.Cursor); len(c) > 0 && string(c) != "null" {
-		if err := json.Unmarshal(c, &cur); err != nil {
-			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: op,
-				Message: "invalid identities cursor " + lenient.Clip(string(c))}
-		}
+	if err := connectors.ReadCursor(s.source, op, "identities cursor", req.Cursor, &cur, nil); err != nil {
+		return connectors.Batch{}, err
 	}
 	if cur.Started == nil { // the run's first batch: fix its scope
 		started := s.now().UTC()
@@ -206,7 +203,7 @@ func decodeIdentities(source string, body []byte) ([]warehouse.Identity, []wareh
 		rejected = append(rejected, connectors.Reject(source, "identities", raw, err, "id", "value"))
 	}
 	for i, r := range page.Rows {
-		if m := bytes.TrimSpace(r.Membership); len(m) == 0 || string(m) == "null" {
+		if lenient.Absent(r.Membership) {
 			continue
 		}
 		var id lenient.String

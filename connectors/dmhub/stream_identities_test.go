@@ -205,14 +205,8 @@ func TestDecodeIdentities(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, rejected, err := decodeIdentities("acme", []byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error = %v, want %q", err, tt.err)
-				}
+			if failed(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if len(rejected) != tt.rejected {
 				t.Errorf("rejected %d records (%+v), want %d", len(rejected), rejected, tt.rejected)

@@ -40,15 +40,9 @@ func (s *levelsStream) Fetch(ctx context.Context, _ connectors.Request) (connect
 	if err := json.Unmarshal(body, &page); err != nil {
 		return connectors.Batch{}, bad(fmt.Errorf("not a {\"rows\":[…]} list: %w", err))
 	}
-	for _, raw := range page.Rows {
-		l, err := decodeLevel(s.source, raw)
-		if err != nil {
-			b.Rows = append(b.Rows, connectors.Reject(s.source, "levels", raw, err, "id"))
-			b.Rejected++
-			continue
-		}
-		b.Rows = append(b.Rows, l)
-	}
+	b.Add(connectors.DecodeRecords(s.source, "levels", "", page.Rows, func(raw json.RawMessage) (warehouse.Level, error) {
+		return decodeLevel(s.source, raw)
+	}, "id"))
 	b.Pages, b.Items, b.Done = 1, int64(len(b.Rows)), true
 	return b, nil
 }

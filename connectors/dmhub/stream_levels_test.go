@@ -10,73 +10,37 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
+// levelView is a Level without its raw and common columns.
+type levelView struct {
+	ID, Name string
+	Priority int32
+}
+
+func levelRow(l warehouse.Level) decoded[levelView] {
+	return decoded[levelView]{view: levelView{l.LevelID, l.Name, l.Priority}, source: l.Source, raw: l.Raw}
+}
+
 // TestLevelsStream reads the §10 example: one request, done.
 func TestLevelsStream(t *testing.T) {
 	t.Parallel()
-	f := newFakeVendor().handle("/loyalty/v1/settings/level/rules", fixture(t, "levels_rules.json"))
-	k := newTestConnector(t, f, nil)
-	st, err := k.Stream("levels")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.Fetch(context.Background(), connectors.Request{Mode: connectors.Incremental, Pages: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	type view struct {
-		ID, Name string
-		Priority int32
-	}
-	want := []view{{"61", "1", 0}, {"62", "2", 1}, {"63", "3", 2}, {"64", "5", 3}}
-	rows := rowsOf[warehouse.Level](t, b.Rows)
-	if len(rows) != len(want) {
-		t.Fatalf("%d levels, want %d", len(rows), len(want))
-	}
-	for i, l := range rows {
-		if got := (view{l.LevelID, l.Name, l.Priority}); got != want[i] {
-			t.Errorf("level %d = %+v, want %+v", i, got, want[i])
-		}
-		checkRaw(t, l.Source, l.Raw)
-	}
-	if !strings.Contains(rows[0].Raw, `"desp":"默认最低等级"`) {
-		t.Errorf("raw lost the rule settings: %s", rows[0].Raw)
-	}
-	if !b.Done || b.Pages != 1 || b.Requests != 1 || len(f.requests()) != 1 || b.Commit != nil {
-		t.Errorf("batch done %v pages %d requests %d (vendor saw %d), want one request, done", b.Done, b.Pages, b.Requests, len(f.requests()))
-	}
-	if q := f.requests()[0].Query; q.Has("rows") || q.Has("page") {
-		t.Errorf("levels is not paged, got %v", q)
-	}
+	docPage[warehouse.Level, levelView]{stream: "levels", path: "/loyalty/v1/settings/level/rules", fixture: "levels_rules.json",
+		mode: connectors.Incremental, pages: 3, row: levelRow,
+		want:   []levelView{{"61", "1", 0}, {"62", "2", 1}, {"63", "3", 2}, {"64", "5", 3}},
+		rawHas: `"desp":"默认最低等级"`, query: map[string]string{"rows": "", "page": ""}}.run(t) // not paged
 }
 
 func TestDecodeLevel(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, in, err string
-		wantID        string
-		wantPrio      int32
-	}{
-		{name: "string priority, string id", in: `{"id":"7","name":"金卡","priority":"2"}`, wantID: "7", wantPrio: 2},
-		{name: "no priority", in: `{"id":8,"name":"x"}`, wantID: "8"},
+	decoderTest[levelView]{fn: "decodeLevel", decode: func(in []byte) (decoded[levelView], error) {
+		l, err := decodeLevel("acme", in)
+		return levelRow(l), err
+	}}.run(t, []decodeCase[levelView]{
+		{name: "string priority, string id", in: `{"id":"7","name":"金卡","priority":"2"}`, want: levelView{"7", "金卡", 2}},
+		{name: "no priority", in: `{"id":8,"name":"x"}`, want: levelView{ID: "8", Name: "x"}},
 		{name: "no id", in: `{"name":"x","priority":1}`, err: "level rule without an id"},
 		{name: "priority beyond int32", in: `{"id":9,"priority":4294967296}`, err: "out of range"},
 		{name: "bad priority", in: `{"id":9,"priority":"high"}`, err: "level rule 9: field priority"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			l, err := decodeLevel("acme", []byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil || l.LevelID != tt.wantID || l.Priority != tt.wantPrio {
-				t.Fatalf("decodeLevel = %+v, %v; want id %s priority %d", l, err, tt.wantID, tt.wantPrio)
-			}
-		})
-	}
+	})
 }
 
 // TestLevelsStreamBadAnswer: a malformed rule goes to rejected_records

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-json"
+
 	"github.com/loyaltybridge/loyaltybridge/connectors"
 	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
@@ -30,28 +32,21 @@ var _ connectors.MemberStream = (*memberCouponsStream)(nil)
 // FetchMember implements connectors.MemberStream. A member the vendor
 // does not know gives no rows and an error wrapping connectors.ErrNotFound.
 func (s *memberCouponsStream) FetchMember(ctx context.Context, req connectors.MemberRequest) (connectors.MemberBatch, error) {
-	member, err := memberKey(s.source, "GET /loyalty/v1/membership/{id}/coupon", req)
+	member, err := connectors.MemberKey(s.source, "GET /loyalty/v1/membership/{id}/coupon", req.Member)
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}
 	p := newPager(s.c, s.source, memberPath(member, "/coupon"), s.pageSize, nil).bounded(s.maxPages, req)
+	decode := func(raw json.RawMessage) (warehouse.MemberCoupon, error) {
+		return decodeMemberCoupon(s.source, member, raw)
+	}
 	var b connectors.MemberBatch
 	for !p.done() {
 		rows, err := p.next(ctx)
 		if err != nil {
-			if connectors.IsNotFound(err) {
-				return connectors.MemberBatch{Pages: p.pages, Requests: p.requests}, err
-			}
-			return connectors.MemberBatch{}, err
+			return p.memberFailed(err)
 		}
-		for _, raw := range rows {
-			mc, err := decodeMemberCoupon(s.source, member, raw)
-			if err != nil {
-				b.Rows = append(b.Rows, connectors.Reject(s.source, "member_coupons", raw, err, "couponCode"))
-				continue
-			}
-			b.Rows = append(b.Rows, mc)
-		}
+		b.Rows = append(b.Rows, connectors.DecodeRecords(s.source, "member_coupons", "", rows, decode, "couponCode")...)
 	}
 	b.Pages, b.Requests, b.Capped = p.pages, p.requests, p.capped
 	return b, nil

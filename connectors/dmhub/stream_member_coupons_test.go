@@ -1,8 +1,6 @@
 package dmhub
 
 import (
-	"context"
-	"strings"
 	"testing"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
@@ -24,6 +22,10 @@ func viewMemberCoupon(m warehouse.MemberCoupon) memberCouponView {
 		DrawnAt: fmtTime(m.DrawnAt), RedeemedAt: fmtTime(m.RedeemedAt), StartDate: m.StartDate, EndDate: m.EndDate, UUID: m.UUID}
 }
 
+func memberCouponRow(m warehouse.MemberCoupon) decoded[memberCouponView] {
+	return decoded[memberCouponView]{view: viewMemberCoupon(m), source: m.Source, raw: m.Raw}
+}
+
 // docMemberCoupon is the §13.6 example, normalized: the dates are
 // Asia/Shanghai days (2017-12-10 00:00:00 +08:00 … 2017-12-15 23:59:59
 // +08:00), and the uuid loses its "\r\n".
@@ -39,12 +41,7 @@ func TestDecodeMemberCoupon(t *testing.T) {
 		edit(&v)
 		return v
 	}
-	tests := []struct {
-		name string
-		in   string
-		want memberCouponView
-		err  string
-	}{
+	tests := []decodeCase[memberCouponView]{
 		{name: "documented list row (S000 §13.6)", in: string(fixtureRows(t, "member_coupons_page_1.json")[0]), want: docMemberCoupon},
 		{name: "documented draw answer (S000 §13.4)", in: string(readFixture(t, "coupon_draw.json")), want: docMemberCoupon},
 		{name: "documented redeem answer (S000 §13.7): used", in: string(readFixture(t, "member_coupons_redeem.json")),
@@ -83,63 +80,20 @@ func TestDecodeMemberCoupon(t *testing.T) {
 		{name: "status object", in: `{"couponCode":"9","status":{"a":1}}`, err: "membershipCoupon 9: field status"},
 		{name: "not an object", in: `"x"`, err: "not a JSON object"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m, err := decodeMemberCoupon("acme", "1", []byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := viewMemberCoupon(m); got != tt.want {
-				t.Errorf("decodeMemberCoupon =\n %+v\nwant\n %+v", got, tt.want)
-			}
-			checkRaw(t, m.Source, m.Raw)
-			if m.Raw != compactJSON(t, tt.in) {
-				t.Errorf("raw = %s, want the record as sent", m.Raw)
-			}
-		})
-	}
+	decoderTest[memberCouponView]{fn: "decodeMemberCoupon", decode: func(in []byte) (decoded[memberCouponView], error) {
+		m, err := decodeMemberCoupon("acme", "1", in)
+		return memberCouponRow(m), err
+	}}.run(t, tests)
 }
 
 // TestMemberCouponsStreamDocPage reads the §13.6 example through the
 // stream: every status (no filter), paged.
 func TestMemberCouponsStreamDocPage(t *testing.T) {
 	t.Parallel()
-	f := newFakeVendor().handle("/loyalty/v1/membership/1/coupon", fixture(t, "member_coupons_page_1.json"))
-	k := newTestConnector(t, f, nil)
-	ms, ok := k.MemberStream("member_coupons")
-	if !ok {
-		t.Fatal("member_coupons is not a member stream")
-	}
-	if _, ok := ms.(connectors.Ledger); ok {
-		t.Error("member_coupons must not be a Ledger (statuses change in place)")
-	}
-	// incremental mode with a Known set still reads everything
-	b, err := ms.FetchMember(context.Background(), connectors.MemberRequest{Mode: connectors.Incremental, Member: "1",
-		Known: func(string) bool { return true }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := rowsOf[warehouse.MemberCoupon](t, b.Rows)
-	if len(rows) != 1 || viewMemberCoupon(rows[0]) != docMemberCoupon {
-		t.Fatalf("rows = %+v, want the §13.6 example", rows)
-	}
-	checkRaw(t, rows[0].Source, rows[0].Raw)
-	if !strings.Contains(rows[0].Raw, `"goodsLimit":"null"`) {
-		t.Errorf("raw lost the parent coupon's rule as sent: %s", rows[0].Raw)
-	}
-	reqs := f.requests()
-	// one row cannot be a vendor cap: no probe
-	if len(reqs) != 1 || b.Pages != 1 || b.Requests != 1 {
-		t.Fatalf("%d requests (%d pages), want page 1 only", len(reqs), b.Pages)
-	}
-	if q := reqs[0].Query; q.Has("status") || q.Get("rows") != "20" || q.Get("page") != "1" {
-		t.Errorf("first request %v: want rows=20 page=1 and no status filter", q)
-	}
+	// incremental mode with a Known set still reads everything; no
+	// ledger (statuses change in place), no status filter
+	docPage[warehouse.MemberCoupon, memberCouponView]{stream: "member_coupons", path: "/loyalty/v1/membership/1/coupon",
+		fixture: "member_coupons_page_1.json", member: "1", mode: connectors.Incremental, known: func(string) bool { return true },
+		row: memberCouponRow, want: []memberCouponView{docMemberCoupon}, rawHas: `"goodsLimit":"null"`,
+		query: map[string]string{"rows": "20", "page": "1", "status": ""}}.run(t)
 }

@@ -36,7 +36,7 @@ func (s *pointsStream) LedgerTable() warehouse.Table { return warehouse.PointsLe
 
 // FetchMember implements connectors.MemberStream.
 func (s *pointsStream) FetchMember(ctx context.Context, req connectors.MemberRequest) (connectors.MemberBatch, error) {
-	member, err := memberKey(s.source, "GET /loyalty/v1/membership/{id}/point", req)
+	member, err := connectors.MemberKey(s.source, "GET /loyalty/v1/membership/{id}/point", req.Member)
 	if err != nil {
 		return connectors.MemberBatch{}, err
 	}

@@ -1,8 +1,6 @@
 package dmhub
 
 import (
-	"context"
-	"strings"
 	"testing"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
@@ -25,6 +23,10 @@ func viewPoint(e warehouse.PointEntry) pointView {
 		OccurredAt: fmtTime(e.OccurredAt), Remark: e.Remark, EntryType: e.EntryType, ExternalID: e.ExternalID}
 }
 
+func pointRow(e warehouse.PointEntry) decoded[pointView] {
+	return decoded[pointView]{view: viewPoint(e), source: e.Source, raw: e.Raw}
+}
+
 // docPoint is the §15 example, normalized.
 var docPoint = pointView{EntryID: "248", MemberID: "399", Delta: -5, Pattern: "3", PatternName: "参与互动消耗积分",
 	OldPoint: "119", NewPoint: "114", OccurredAt: "2018-07-11T09:55:35Z", EntryType: "-1", ExternalID: "wechat_leave_message"}
@@ -32,13 +34,7 @@ var docPoint = pointView{EntryID: "248", MemberID: "399", Delta: -5, Pattern: "3
 func TestDecodePointRecord(t *testing.T) {
 	t.Parallel()
 	doc := string(fixtureRows(t, "points_page_1.json")[0])
-	tests := []struct {
-		name    string
-		in      string
-		want    pointView
-		created string // the order key
-		err     string
-	}{
+	tests := []decodeCase[pointView]{
 		{name: "documented example (S000 §15)", in: doc, want: docPoint, created: "2018-07-11T09:55:35Z"},
 		{name: "increase, earned on purchase", in: `{"id":1,"membershipId":7,"point":30,"oldPoint":0,"newPoint":30,"type":1,"pattern":2,
 			"date":"2019-01-02T03:04:05Z","dateCreated":"2019-01-02T03:04:06Z"}`,
@@ -85,63 +81,15 @@ func TestDecodePointRecord(t *testing.T) {
 		{name: "balance difference beyond int64", in: `{"id":1,"oldPoint":-9223372036854775808,"newPoint":1}`, err: "out of the int64 range"},
 		{name: "not an object", in: `[1]`, err: "pointRecord is not a JSON object"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e, created, err := decodePointRecord("acme", "399", []byte(tt.in))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := viewPoint(e); got != tt.want {
-				t.Errorf("decodePointRecord =\n %+v\nwant\n %+v", got, tt.want)
-			}
-			if got := fmtTime(created); got != tt.created {
-				t.Errorf("order key = %s, want %s", got, tt.created)
-			}
-			checkRaw(t, e.Source, e.Raw)
-			if e.Raw != compactJSON(t, tt.in) {
-				t.Errorf("raw = %s, want the record as sent", e.Raw)
-			}
-		})
-	}
+	decoderTest[pointView]{fn: "decodePointRecord", ordered: true, decode: func(in []byte) (decoded[pointView], error) {
+		return keyed(pointRow)(decodePointRecord("acme", "399", in))
+	}}.run(t, tests)
 }
 
 // TestPointsStreamDocPage reads the §15 example through the stream.
 func TestPointsStreamDocPage(t *testing.T) {
 	t.Parallel()
-	f := newFakeVendor().handle("/loyalty/v1/membership/399/point", fixture(t, "points_page_1.json"))
-	k := newTestConnector(t, f, nil)
-	ms, ok := k.MemberStream("points")
-	if !ok {
-		t.Fatal("points is not a member stream")
-	}
-	if l, ok := ms.(connectors.Ledger); !ok || l.LedgerTable().Name != warehouse.PointsLedger.Name {
-		t.Fatalf("points: not a ledger of points_ledger")
-	}
-	b, err := ms.FetchMember(context.Background(), connectors.MemberRequest{Mode: connectors.Full, Member: "399"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := rowsOf[warehouse.PointEntry](t, b.Rows)
-	if len(rows) != 1 || viewPoint(rows[0]) != docPoint {
-		t.Fatalf("rows = %+v, want the §15 example", rows)
-	}
-	checkRaw(t, rows[0].Source, rows[0].Raw)
-	reqs := f.requests()
-	// a one-row first page cannot be a vendor cap: no probe
-	if len(reqs) != 1 || b.Requests != 1 || b.Pages != 1 {
-		t.Fatalf("%d requests (batch says %d, %d pages), want 1", len(reqs), b.Requests, b.Pages)
-	}
-	for i, want := range []string{"rows=20&page=1&sord=desc"} {
-		q := reqs[i].Query
-		if got := "rows=" + q.Get("rows") + "&page=" + q.Get("page") + "&sord=" + q.Get("sord"); got != want {
-			t.Errorf("request %d = %s, want %s", i, got, want)
-		}
-	}
+	docPage[warehouse.PointEntry, pointView]{stream: "points", path: "/loyalty/v1/membership/399/point",
+		fixture: "points_page_1.json", member: "399", ledger: warehouse.PointsLedger.Name, mode: connectors.Full,
+		row: pointRow, want: []pointView{docPoint}, query: map[string]string{"rows": "20", "page": "1", "sord": "desc"}}.run(t)
 }

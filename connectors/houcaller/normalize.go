@@ -53,28 +53,18 @@ func ScoTypeName(code string) string {
 	return ""
 }
 
-// dateStart reads a begin date: the date text of any value with a date,
-// and 00:00:00 of a date-only value's China day, or the instant of a
-// date-time, as UTC (lenient.DayStart).
-func dateStart(s string) (string, *time.Time) {
-	d := lenient.Date(s)
-	if d == "" {
-		return "", nil
-	}
-	_, t := lenient.DayStart(s, lenient.Shanghai)
-	return d, t
-}
-
-// dateEnd reads an end date: the date text, and the last second of a
-// date-only value's China day, 23:59:59 +08:00, as UTC: the coupon is
-// usable through the whole end day (lenient.DayEnd). A value with a clock
+// dateBound reads a validity bound: the date text of any value with a
+// date, and the instant bound gives it in China time, as UTC. With
+// lenient.DayStart (a begin date) that is 00:00:00 of a date-only value's
+// day; with lenient.DayEnd (an end date) its last second, 23:59:59 +08:00,
+// so the coupon is usable through the whole end day. A value with a clock
 // is taken as is.
-func dateEnd(s string) (string, *time.Time) {
+func dateBound(s string, bound func(string, *time.Location) (string, *time.Time)) (string, *time.Time) {
 	d := lenient.Date(s)
 	if d == "" {
 		return "", nil
 	}
-	_, t := lenient.DayEnd(s, lenient.Shanghai)
+	_, t := bound(s, lenient.Shanghai)
 	return d, t
 }
 

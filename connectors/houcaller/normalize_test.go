@@ -3,6 +3,7 @@ package houcaller
 import (
 	"testing"
 
+	"github.com/loyaltybridge/loyaltybridge/connectors/lenient"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
@@ -52,8 +53,8 @@ func TestDateBounds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			sd, sa := dateStart(tt.in)
-			ed, ea := dateEnd(tt.in)
+			sd, sa := dateBound(tt.in, lenient.DayStart)
+			ed, ea := dateBound(tt.in, lenient.DayEnd)
 			if sd != tt.startDate || fmtTime(sa) != tt.startsAt || ed != tt.endDate || fmtTime(ea) != tt.endsAt {
 				t.Fatalf("got %s %s / %s %s", sd, fmtTime(sa), ed, fmtTime(ea))
 			}

@@ -31,7 +31,7 @@ func (s *couponsStream) Fetch(ctx context.Context, _ connectors.Request) (connec
 	}
 	rows, err := decodeCoupons(s.source, data)
 	if err != nil {
-		return connectors.Batch{}, decodeError(s.source, MethodListCpnForShop, err)
+		return connectors.Batch{}, connectors.DataError(s.source, opName(MethodListCpnForShop), err)
 	}
 	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: int64(len(rows)), Rejected: connectors.Rejected(rows),
 		Total: int64(len(rows))}, nil
@@ -56,43 +56,32 @@ func decodeCoupons(source string, data json.RawMessage) ([]warehouse.Row, error)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]warehouse.Row, 0, len(list))
-	for i, raw := range list {
-		reject := func(err error) {
-			rows = append(rows, connectors.Reject(source, "coupons", raw, fmt.Errorf("list[%d]: %w", i, err), "id", "cpnId", "cpnid"))
-		}
-		var d couponDef
-		if err := connectors.CheckRecordSize("coupon", raw); err != nil {
-			reject(err)
-			continue
-		}
-		if err := json.Unmarshal(raw, &d); err != nil {
-			reject(err)
-			continue
-		}
-		id := lenient.First(d.ID.V, d.CpnID.V, d.CpnIDLow.V)
-		if id == "" {
-			reject(fmt.Errorf("coupon definition without an id: %s", lenient.Clip(string(raw))))
-			continue
-		}
-		rawText, err := lenient.Compact(raw)
-		if err != nil {
-			reject(err)
-			continue
-		}
-		if err := lenient.CheckTimes(lenient.Shanghai, "begTime", d.BegTime.V, "endTime", d.EndTime.V); err != nil {
-			reject(fmt.Errorf("coupon definition %s: %w", lenient.Clip(id), err))
-			continue
-		}
-		rows = append(rows, warehouse.Coupon{
-			Common:     warehouse.Common{Source: source},
-			CouponID:   id,
-			Name:       strings.TrimSpace(d.CpnName.V),
-			CouponType: lenient.Code(d.CpnType.V),
-			StartDate:  lenient.Date(d.BegTime.V),
-			EndDate:    lenient.Date(d.EndTime.V),
-			Raw:        rawText,
-		})
+	return connectors.DecodeRecords(source, "coupons", "list", list, func(raw json.RawMessage) (warehouse.Coupon, error) {
+		return decodeCoupon(source, raw)
+	}, "id", "cpnId", "cpnid"), nil
+}
+
+// decodeCoupon maps one coupon definition.
+func decodeCoupon(source string, raw json.RawMessage) (warehouse.Coupon, error) {
+	var d couponDef
+	rawText, err := connectors.ReadRecord("coupon", raw, &d)
+	if err != nil {
+		return warehouse.Coupon{}, err
 	}
-	return rows, nil
+	id := lenient.First(d.ID.V, d.CpnID.V, d.CpnIDLow.V)
+	if id == "" {
+		return warehouse.Coupon{}, fmt.Errorf("coupon definition without an id: %s", lenient.Clip(string(raw)))
+	}
+	if err := lenient.CheckTimes(lenient.Shanghai, "begTime", d.BegTime.V, "endTime", d.EndTime.V); err != nil {
+		return warehouse.Coupon{}, fmt.Errorf("coupon definition %s: %w", lenient.Clip(id), err)
+	}
+	return warehouse.Coupon{
+		Common:     warehouse.Common{Source: source},
+		CouponID:   id,
+		Name:       strings.TrimSpace(d.CpnName.V),
+		CouponType: lenient.Code(d.CpnType.V),
+		StartDate:  lenient.Date(d.BegTime.V),
+		EndDate:    lenient.Date(d.EndTime.V),
+		Raw:        rawText,
+	}, nil
 }

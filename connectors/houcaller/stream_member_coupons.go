@@ -34,9 +34,9 @@ type memberCouponsParam struct {
 
 // Fetch implements connectors.Stream. Partition is the member key.
 func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
-	key := strings.TrimSpace(req.Partition)
-	if key == "" {
-		return connectors.Batch{}, errNoPartition(s.source, MethodListCpnItemByMember)
+	key, err := connectors.MemberKey(s.source, opName(MethodListCpnItemByMember), req.Partition)
+	if err != nil {
+		return connectors.Batch{}, err
 	}
 	p := memberCouponsParam{MemberID: key}
 	if s.key == KeyPlatformID {
@@ -52,7 +52,7 @@ func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request)
 	}
 	rows, err := decodeMemberCoupons(s.source, fallback, data)
 	if err != nil {
-		return connectors.Batch{}, decodeError(s.source, MethodListCpnItemByMember, err)
+		return connectors.Batch{}, connectors.DataError(s.source, opName(MethodListCpnItemByMember), err)
 	}
 	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1, Rejected: connectors.Rejected(rows)}, nil
 }
@@ -86,10 +86,10 @@ type listData struct {
 // decodeList returns the records of data: {"list":[…]}, […], or nothing
 // for an absent or null data.
 func decodeList(data json.RawMessage) ([]json.RawMessage, error) {
-	d := bytes.TrimSpace(data)
-	if len(d) == 0 || string(d) == "null" {
+	if lenient.Absent(data) {
 		return nil, nil
 	}
+	d := bytes.TrimSpace(data)
 	if d[0] == '[' {
 		var list []json.RawMessage
 		if err := json.Unmarshal(d, &list); err != nil {
@@ -111,41 +111,27 @@ func decodeMemberCoupons(source, member string, data json.RawMessage) ([]warehou
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]warehouse.Row, 0, len(list))
-	for i, raw := range list {
-		row, err := decodeMemberCoupon(source, member, raw)
-		if err != nil {
-			// a poison record: rejected_records, and the run goes on
-			rows = append(rows, connectors.Reject(source, "member_coupons", raw, fmt.Errorf("list[%d]: %w", i, err), "cpnCode", "id"))
-			continue
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
+	return connectors.DecodeRecords(source, "member_coupons", "list", list, func(raw json.RawMessage) (warehouse.MemberCoupon, error) {
+		return decodeMemberCoupon(source, member, raw)
+	}, "cpnCode", "id"), nil
 }
 
 func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
-	if err := connectors.CheckRecordSize("coupon item", raw); err != nil {
-		return warehouse.MemberCoupon{}, err
-	}
 	var it couponItem
-	if err := json.Unmarshal(raw, &it); err != nil {
+	rawText, err := connectors.ReadRecord("coupon item", raw, &it)
+	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
 	code := lenient.First(it.CpnCode.V, it.ID.V)
 	if code == "" {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without cpnCode or id: %s", lenient.Clip(string(raw)))
 	}
-	rawText, err := lenient.Compact(raw)
-	if err != nil {
-		return warehouse.MemberCoupon{}, err
-	}
 	if err := lenient.CheckTimes(lenient.Shanghai, "begDate", it.BegDate.V, "endDate", it.EndDate.V, "useTime", it.UseTime.V,
 		"sellTime", it.SellTime.V, "ctime", it.CTime.V); err != nil {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)
 	}
-	startDate, startsAt := dateStart(it.BegDate.V)
-	endDate, endsAt := dateEnd(it.EndDate.V)
+	startDate, startsAt := dateBound(it.BegDate.V, lenient.DayStart)
+	endDate, endsAt := dateBound(it.EndDate.V, lenient.DayEnd)
 	vs := strings.TrimSpace(it.Status.V)
 	return warehouse.MemberCoupon{
 		Common:       warehouse.Common{Source: source},
@@ -163,18 +149,4 @@ func decodeMemberCoupon(source, member string, raw json.RawMessage) (warehouse.M
 		EndDate:      endDate,
 		Raw:          rawText,
 	}, nil
-}
-
-// errNoPartition is the error of a per-member stream fetched without a
-// member key.
-func errNoPartition(source, method string) error {
-	return &connectors.Error{Class: connectors.Permanent, Source: source, Op: opName(method),
-		Message: "per-member stream fetched without a member key (empty Request.Partition)"}
-}
-
-// decodeError classifies a response that passed classify but whose data
-// does not have the documented shape: retrying cannot fix it.
-func decodeError(source, method string, err error) error {
-	return &connectors.Error{Class: connectors.Permanent, Source: source, Op: opName(method),
-		Message: "unexpected data", Err: err}
 }

@@ -1,7 +1,6 @@
 package houcaller
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -90,9 +89,9 @@ type scoData struct {
 
 // Fetch implements connectors.Stream. Partition is the member key.
 func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
-	key := strings.TrimSpace(req.Partition)
-	if key == "" {
-		return connectors.Batch{}, errNoPartition(s.source, MethodQueryScoRecord)
+	key, err := connectors.MemberKey(s.source, opName(MethodQueryScoRecord), req.Partition)
+	if err != nil {
+		return connectors.Batch{}, err
 	}
 	cur, err := s.start(req)
 	if err != nil {
@@ -120,10 +119,9 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 		}
 		rows, pg, err := decodePoints(s.source, fallback, key, data, limit)
 		if err != nil {
-			return connectors.Batch{}, decodeError(s.source, MethodQueryScoRecord, err)
+			return connectors.Batch{}, connectors.DataError(s.source, opName(MethodQueryScoRecord), err)
 		}
-		b.Rows = append(b.Rows, rows...)
-		b.Rejected += connectors.Rejected(rows)
+		b.Add(rows)
 		b.Items += int64(len(rows))
 		// page.pages, when sent, bounds the month even if next stays true
 		if pg.next && (pg.pages <= 0 || int64(cur.Offset/limit+1) < pg.pages) {
@@ -159,28 +157,25 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 
 // start returns the run's position: the request's cursor, or a new one.
 func (s *pointsStream) start(req connectors.Request) (PointsCursor, error) {
-	bad := func(what string, raw json.RawMessage) error {
-		return &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: opName(MethodQueryScoRecord),
-			Message: fmt.Sprintf("invalid %s %s", what, lenient.Clip(string(raw)))}
-	}
-	if len(bytes.TrimSpace(req.Cursor)) > 0 && string(bytes.TrimSpace(req.Cursor)) != "null" {
+	op := opName(MethodQueryScoRecord)
+	if !lenient.Absent(req.Cursor) {
 		var cur PointsCursor
-		if err := json.Unmarshal(req.Cursor, &cur); err != nil || !validMonth(cur.Month) || !validMonth(cur.Until) ||
-			cur.Offset < 0 || cur.Month > cur.Until || cur.Empty < 0 ||
-			(cur.From != "" && (!validMonth(cur.From) || cur.Month < cur.From)) {
-			return PointsCursor{}, bad("points cursor", req.Cursor)
-		}
-		return cur, nil
+		err := connectors.ReadCursor(s.source, op, "points cursor", req.Cursor, &cur, func(cur PointsCursor) bool {
+			return validMonth(cur.Month) && validMonth(cur.Until) && cur.Offset >= 0 && cur.Month <= cur.Until && cur.Empty >= 0 &&
+				(cur.From == "" || (validMonth(cur.From) && cur.Month >= cur.From))
+		})
+		return cur, err
 	}
 	until := monthOf(s.now())
 	from := until.AddDate(0, -s.monthsBack, 0)
-	if req.Mode != connectors.Incremental || len(bytes.TrimSpace(req.Since)) == 0 || string(bytes.TrimSpace(req.Since)) == "null" {
+	if req.Mode != connectors.Incremental || lenient.Absent(req.Since) {
 		// a full read: newest month first, so it can stop at a gap
 		return PointsCursor{Month: until.Format(monthKey), Until: until.Format(monthKey), From: from.Format(monthKey)}, nil
 	}
 	var since PointsSince
-	if err := json.Unmarshal(req.Since, &since); err != nil || !validMonth(since.Month) {
-		return PointsCursor{}, bad("committed points cursor", req.Since)
+	if err := connectors.ReadCursor(s.source, op, "committed points cursor", req.Since, &since,
+		func(since PointsSince) bool { return validMonth(since.Month) }); err != nil {
+		return PointsCursor{}, err
 	}
 	m, _ := time.Parse(monthKey, since.Month)
 	from = m.AddDate(0, -1, 0)
@@ -243,25 +238,17 @@ type pageInfo struct {
 // it, else whether the page was full. An empty page never has a next one.
 // member is the member id when the key is one; key goes into entry ids.
 func decodePoints(source, member, key string, data json.RawMessage, limit int) ([]warehouse.Row, pageInfo, error) {
-	d := bytes.TrimSpace(data)
-	if len(d) == 0 || string(d) == "null" {
+	if lenient.Absent(data) {
 		return nil, pageInfo{}, nil
 	}
 	var sd scoData
-	if err := json.Unmarshal(d, &sd); err != nil {
+	if err := json.Unmarshal(data, &sd); err != nil {
 		return nil, pageInfo{}, fmt.Errorf("data: %w", err)
 	}
-	rows := make([]warehouse.Row, 0, len(sd.Records))
 	seen := lenient.Occurrences{}
-	for i, raw := range sd.Records {
-		row, err := decodePoint(source, member, key, raw, seen)
-		if err != nil {
-			// a poison record: rejected_records, and the run goes on
-			rows = append(rows, connectors.Reject(source, "points", raw, fmt.Errorf("records[%d]: %w", i, err), "id"))
-			continue
-		}
-		rows = append(rows, row)
-	}
+	rows := connectors.DecodeRecords(source, "points", "records", sd.Records, func(raw json.RawMessage) (warehouse.PointEntry, error) {
+		return decodePoint(source, member, key, raw, seen)
+	}, "id")
 	pg := pageInfo{next: len(sd.Records) >= limit}
 	if sd.Page != nil {
 		if sd.Page.Next != nil {
@@ -278,14 +265,8 @@ func decodePoints(source, member, key string, data json.RawMessage, limit int) (
 // and every identifying field (hashID), numbered within the page when
 // repeated.
 func decodePoint(source, member, key string, raw json.RawMessage, seen lenient.Occurrences) (warehouse.PointEntry, error) {
-	if err := connectors.CheckRecordSize("points record", raw); err != nil {
-		return warehouse.PointEntry{}, err
-	}
 	var r scoRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return warehouse.PointEntry{}, err
-	}
-	rawText, err := lenient.Compact(raw)
+	rawText, err := connectors.ReadRecord("points record", raw, &r)
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}

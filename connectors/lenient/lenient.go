@@ -83,13 +83,12 @@ type Int struct {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (n *Int) UnmarshalJSON(b []byte) error {
-	var s String
-	if err := s.UnmarshalJSON(b); err != nil {
+	t, err := text(b)
+	if err != nil {
 		return err
 	}
 	*n = Int{}
-	t := strings.TrimSpace(s.V)
-	if s.Null || t == "" {
+	if t == "" {
 		return nil
 	}
 	v, err := ParseInt(t)
@@ -98,6 +97,16 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 	}
 	*n = Int{V: v, Valid: true}
 	return nil
+}
+
+// text is a scalar's text as String reads it, trimmed: "" for null,
+// "null" and blanks.
+func text(b []byte) (string, error) {
+	var s String
+	if err := s.UnmarshalJSON(b); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(s.V), nil
 }
 
 // Ptr returns a pointer to the value, nil when not valid.
@@ -134,13 +143,12 @@ type Decimal struct {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (d *Decimal) UnmarshalJSON(b []byte) error {
-	var s String
-	if err := s.UnmarshalJSON(b); err != nil {
+	t, err := text(b)
+	if err != nil {
 		return err
 	}
 	*d = Decimal{}
-	t := strings.TrimSpace(s.V)
-	if s.Null || t == "" {
+	if t == "" {
 		return nil
 	}
 	v, err := decimal.NewFromString(t)

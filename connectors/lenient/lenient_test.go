@@ -182,3 +182,15 @@ func TestTime(t *testing.T) {
 		}
 	}
 }
+
+func TestAbsent(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		"": true, " \n": true, "null": true, " null ": true,
+		`"null"`: false, "{}": false, "[]": false, `""`: false, "0": false, "nullx": false,
+	} {
+		if got := Absent([]byte(in)); got != want {
+			t.Errorf("Absent(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -73,3 +73,10 @@ func ContainsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// Absent reports whether a JSON value is missing: empty, white space or
+// null. A cursor, a `data` or a field that is absent has nothing to read.
+func Absent(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) == 0 || string(b) == "null"
+}

@@ -94,16 +94,3 @@ func (k *Connector) Stream(name string) (connectors.Stream, error) {
 	return nil, fmt.Errorf("%s: %w %q (zvcms streams: %s)", k.src, connectors.ErrUnknownStream, name,
 		strings.Join(Spec.StreamNames(), ", "))
 }
-
-// errNoPartition is the error of a per-member stream fetched without a
-// member key.
-func errNoPartition(source, op string) error {
-	return &connectors.Error{Class: connectors.Permanent, Source: source, Op: op,
-		Message: "per-member stream fetched without a member key (empty Request.Partition)"}
-}
-
-// decodeError classifies a response that passed classify but whose data
-// does not have the documented shape: retrying cannot fix it.
-func decodeError(source, op string, err error) error {
-	return &connectors.Error{Class: connectors.Permanent, Source: source, Op: op, Message: "unexpected data", Err: err}
-}

@@ -57,16 +57,9 @@ func couponRecords(data json.RawMessage) ([]json.RawMessage, error) {
 // customer id used when a record names none. A record that does not
 // decode is a rejected_records row of stream in its place.
 func decodeCoupons(source, stream, member string, list []json.RawMessage) []warehouse.Row {
-	rows := make([]warehouse.Row, 0, len(list))
-	for i, raw := range list {
-		row, err := decodeCoupon(source, member, raw)
-		if err != nil {
-			rows = append(rows, connectors.Reject(source, stream, raw, fmt.Errorf("coupon %d: %w", i, err), "cardId"))
-			continue
-		}
-		rows = append(rows, row)
-	}
-	return rows
+	return connectors.DecodeRecords(source, stream, "coupons", list, func(raw json.RawMessage) (warehouse.MemberCoupon, error) {
+		return decodeCoupon(source, member, raw)
+	}, "cardId")
 }
 
 // decodeCoupon maps one coupon: coupon_code = cardId (券编码), coupon_id =
@@ -74,20 +67,14 @@ func decodeCoupons(source, stream, member string, list []json.RawMessage) []ware
 // in China time. zvcms sends no redemption time, so redeemed_at stays
 // empty; start_date/end_date are filled only for date-only values.
 func decodeCoupon(source, member string, raw json.RawMessage) (warehouse.MemberCoupon, error) {
-	if err := connectors.CheckRecordSize("coupon", raw); err != nil {
-		return warehouse.MemberCoupon{}, err
-	}
 	var it couponItem
-	if err := json.Unmarshal(raw, &it); err != nil {
+	rawText, err := connectors.ReadRecord("coupon", raw, &it)
+	if err != nil {
 		return warehouse.MemberCoupon{}, err
 	}
 	code := strings.TrimSpace(it.CardID.V)
 	if code == "" {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon without a cardId: %s", lenient.Clip(string(raw)))
-	}
-	rawText, err := lenient.Compact(raw)
-	if err != nil {
-		return warehouse.MemberCoupon{}, err
 	}
 	if err := lenient.CheckTimes(lenient.Shanghai, "beginAt", it.BeginAt.V, "endAt", it.EndAt.V, "createdAt", it.CreatedAt.V); err != nil {
 		return warehouse.MemberCoupon{}, fmt.Errorf("coupon %s: %w", lenient.Clip(code), err)

@@ -2,7 +2,6 @@ package zvcms
 
 import (
 	"context"
-	"strings"
 
 	"github.com/goccy/go-json"
 
@@ -29,9 +28,9 @@ type couponsParams struct {
 // Fetch implements connectors.Stream. Partition is the customerId.
 func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
 	const op = "POST /v3/" + PathGetCustomerCoupons
-	key := strings.TrimSpace(req.Partition)
-	if key == "" {
-		return connectors.Batch{}, errNoPartition(s.source, op)
+	key, err := connectors.MemberKey(s.source, op, req.Partition)
+	if err != nil {
+		return connectors.Batch{}, err
 	}
 	data, err := s.c.CallV3(ctx, PathGetCustomerCoupons, couponsParams{CustomerID: key})
 	if err != nil {
@@ -39,7 +38,7 @@ func (s *memberCouponsStream) Fetch(ctx context.Context, req connectors.Request)
 	}
 	rows, err := decodeCustomerCoupons(s.source, key, data)
 	if err != nil {
-		return connectors.Batch{}, decodeError(s.source, op, err)
+		return connectors.Batch{}, connectors.DataError(s.source, op, err)
 	}
 	return connectors.Batch{Rows: rows, Done: true, Pages: 1, Requests: 1, Items: 1, Rejected: connectors.Rejected(rows)}, nil
 }

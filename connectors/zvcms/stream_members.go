@@ -44,16 +44,14 @@ type allInfoParams struct {
 // Fetch implements connectors.Stream. Partition is the customerId.
 func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
 	const op = "POST /v3/" + PathAllCustomerInfo
-	key := strings.TrimSpace(req.Partition)
-	if key == "" {
-		return connectors.Batch{}, errNoPartition(s.source, op)
+	key, err := connectors.MemberKey(s.source, op, req.Partition)
+	if err != nil {
+		return connectors.Batch{}, err
 	}
 	cur := MembersCursor{PageNum: 1}
-	if c := bytes.TrimSpace(req.Cursor); len(c) > 0 && string(c) != "null" {
-		if err := json.Unmarshal(c, &cur); err != nil || cur.PageNum < 1 {
-			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: op,
-				Message: "invalid members cursor " + lenient.Clip(string(c))}
-		}
+	if err := connectors.ReadCursor(s.source, op, "members cursor", req.Cursor, &cur,
+		func(c MembersCursor) bool { return c.PageNum >= 1 }); err != nil {
+		return connectors.Batch{}, err
 	}
 	var b connectors.Batch
 	for b.Pages < max(req.Pages, 1) {
@@ -65,15 +63,13 @@ func (s *membersStream) Fetch(ctx context.Context, req connectors.Request) (conn
 		}
 		page, err := decodeAllCustomerInfo(s.source, key, data)
 		if err != nil {
-			return connectors.Batch{}, decodeError(s.source, op, err)
+			return connectors.Batch{}, connectors.DataError(s.source, op, err)
 		}
 		if cur.PageNum == 1 {
-			b.Rows = append(b.Rows, page.member)
-			b.Rejected += connectors.Rejected([]warehouse.Row{page.member})
+			b.Add([]warehouse.Row{page.member})
 			b.Items++
 		}
-		b.Rows = append(b.Rows, page.coupons...)
-		b.Rejected += connectors.Rejected(page.coupons)
+		b.Add(page.coupons)
 		n := len(page.coupons)
 		if n == 0 || n < s.pageSize || n > s.pageSize || (page.total > 0 && int64(cur.PageNum)*int64(s.pageSize) >= page.total) {
 			b.Done = true
@@ -178,7 +174,7 @@ func decodeAllCustomerInfo(source, key string, data json.RawMessage) (allInfoPag
 		return allInfoPage{}, fmt.Errorf("data: %w", err)
 	}
 	list := fields["couponList"]
-	if len(bytes.TrimSpace(list)) == 0 || string(bytes.TrimSpace(list)) == "null" {
+	if lenient.Absent(list) {
 		list = fields["coupons"]
 	}
 	records, total, err := couponPage(list)

@@ -57,16 +57,14 @@ func (u userID) MarshalJSON() ([]byte, error) {
 // as user_id.
 func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (connectors.Batch, error) {
 	const op = "POST /api/v2 " + ActionPointsRecords
-	key := strings.TrimSpace(req.Partition)
-	if key == "" {
-		return connectors.Batch{}, errNoPartition(s.source, op)
+	key, err := connectors.MemberKey(s.source, op, req.Partition)
+	if err != nil {
+		return connectors.Batch{}, err
 	}
 	cur := PointsCursor{Page: 1}
-	if c := bytes.TrimSpace(req.Cursor); len(c) > 0 && string(c) != "null" {
-		if err := json.Unmarshal(c, &cur); err != nil || cur.Page < 1 {
-			return connectors.Batch{}, &connectors.Error{Class: connectors.Permanent, Source: s.source, Op: op,
-				Message: "invalid points cursor " + lenient.Clip(string(c))}
-		}
+	if err := connectors.ReadCursor(s.source, op, "points cursor", req.Cursor, &cur,
+		func(c PointsCursor) bool { return c.Page >= 1 }); err != nil {
+		return connectors.Batch{}, err
 	}
 	var b connectors.Batch
 	for b.Pages < max(req.Pages, 1) {
@@ -78,10 +76,9 @@ func (s *pointsStream) Fetch(ctx context.Context, req connectors.Request) (conne
 		}
 		pg, err := decodePoints(s.source, key, data)
 		if err != nil {
-			return connectors.Batch{}, decodeError(s.source, op, err)
+			return connectors.Batch{}, connectors.DataError(s.source, op, err)
 		}
-		b.Rows = append(b.Rows, pg.rows...)
-		b.Rejected += connectors.Rejected(pg.rows)
+		b.Add(pg.rows)
 		b.Items += int64(len(pg.rows))
 		b.Total = max(b.Total, pg.total)
 		n := len(pg.rows)
@@ -125,25 +122,18 @@ type pointsPage struct {
 // decodePoints maps the `data` of one history page.
 func decodePoints(source, member string, data json.RawMessage) (pointsPage, error) {
 	d := bytes.TrimSpace(data)
-	if len(d) == 0 || string(d) == "null" || string(d) == "[]" {
+	if lenient.Absent(d) || string(d) == "[]" {
 		return pointsPage{}, nil
 	}
 	var pd pointsData
 	if err := json.Unmarshal(d, &pd); err != nil {
 		return pointsPage{}, fmt.Errorf("data: %w", err)
 	}
-	pg := pointsPage{rows: make([]warehouse.Row, 0, len(pd.ItemList)), lastPage: pd.LastPage.V, total: pd.Total.V}
 	seen := lenient.Occurrences{}
-	for i, raw := range pd.ItemList {
-		e, err := decodePoint(source, member, raw, seen)
-		if err != nil {
-			// a poison record: rejected_records, and the run goes on
-			pg.rows = append(pg.rows, connectors.Reject(source, "points", raw, fmt.Errorf("item_list[%d]: %w", i, err), "id"))
-			continue
-		}
-		pg.rows = append(pg.rows, e)
-	}
-	return pg, nil
+	rows := connectors.DecodeRecords(source, "points", "item_list", pd.ItemList, func(raw json.RawMessage) (warehouse.PointEntry, error) {
+		return decodePoint(source, member, raw, seen)
+	}, "id")
+	return pointsPage{rows: rows, lastPage: pd.LastPage.V, total: pd.Total.V}, nil
 }
 
 // decodePoint maps one entry: type 1 (奖励积分, awarded) is +|points|,
@@ -156,14 +146,8 @@ func decodePoints(source, member string, data json.RawMessage) (pointsPage, erro
 // hashID over the customer id, created_at, type, sub_type, points,
 // previous_point, desc and change_text, numbered when repeated in a page.
 func decodePoint(source, member string, raw json.RawMessage, seen lenient.Occurrences) (warehouse.PointEntry, error) {
-	if err := connectors.CheckRecordSize("points item", raw); err != nil {
-		return warehouse.PointEntry{}, err
-	}
 	var it pointsItem
-	if err := json.Unmarshal(raw, &it); err != nil {
-		return warehouse.PointEntry{}, err
-	}
-	rawText, err := lenient.Compact(raw)
+	rawText, err := connectors.ReadRecord("points item", raw, &it)
 	if err != nil {
 		return warehouse.PointEntry{}, err
 	}

@@ -220,18 +220,12 @@ func (p *parser) value(depth int) (*node, error) {
 			n.keys = append(n.keys, k)
 			n.vals = append(n.vals, v)
 			n.drop = append(n.drop, false)
-			p.ws()
-			if p.i >= len(p.s) {
-				return nil, errSyntax
+			done, err := p.next('}')
+			if err != nil {
+				return nil, err
 			}
-			switch p.s[p.i] {
-			case ',':
-				p.i++
-			case '}':
-				p.i++
+			if done {
 				return n, nil
-			default:
-				return nil, errSyntax
 			}
 		}
 	case c == '[':
@@ -248,18 +242,12 @@ func (p *parser) value(depth int) (*node, error) {
 				return nil, err
 			}
 			n.items = append(n.items, v)
-			p.ws()
-			if p.i >= len(p.s) {
-				return nil, errSyntax
+			done, err := p.next(']')
+			if err != nil {
+				return nil, err
 			}
-			switch p.s[p.i] {
-			case ',':
-				p.i++
-			case ']':
-				p.i++
+			if done {
 				return n, nil
-			default:
-				return nil, errSyntax
 			}
 		}
 	case c == '"':
@@ -278,6 +266,25 @@ func (p *parser) value(depth int) (*node, error) {
 		return p.number()
 	}
 	return nil, errSyntax
+}
+
+// next reads the separator after an object member or an array item: a
+// comma, when another follows (done is false), or end, the closing '}'
+// or ']' (done is true).
+func (p *parser) next(end byte) (done bool, err error) {
+	p.ws()
+	if p.i >= len(p.s) {
+		return false, errSyntax
+	}
+	switch p.s[p.i] {
+	case ',':
+		p.i++
+		return false, nil
+	case end:
+		p.i++
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 func (p *parser) literal(lit string, kind byte) (*node, error) {
