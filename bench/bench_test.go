@@ -686,7 +686,7 @@ func normalizedMembers(t *testing.T, n int) []warehouse.Member {
 	url, _ := serve(t, h)
 	rd, rdb := warehousetest.Redis(t)
 	src := &config.Source{Name: "bench-dmhub", Kind: dmhub.Kind, BaseURL: url + "/dmhub", PageSize: 100,
-		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
+		Credentials: dmhub.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	conn, err := dmhub.New(src, &httpapi.Client{Source: src.Name, HTTP: http.DefaultClient, Timeout: time.Minute},
 		dmhub.WithTokens(func(f dmhub.FetchFunc) *dmhub.TokenStore {
 			return dmhub.NewTokenStore(rdb, rd.Namespace+":dmhub:bench", f)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole loyaltybridge configuration file.
@@ -23,6 +25,9 @@ type Config struct {
 	// lines maps a field path such as "sources[0].schedule" to its line.
 	file  string
 	lines map[string]int
+	// credentials holds each source's credentials block by field path
+	// ("sources[0].credentials") from walk until decodeCredentials.
+	credentials map[string]*yaml.Node
 	// kinds are the declarations the config was validated against.
 	kinds Kinds
 }
@@ -148,9 +153,13 @@ type Source struct {
 	// runs out); the read stops there, logged; default 1000.
 	MaxMemberPages int `yaml:"max_member_pages"`
 
-	Credentials  Credentials `yaml:"credentials"`
-	MemberKeys   *KeySource  `yaml:"member_keys"`
-	IdentityKeys *KeySource  `yaml:"identity_keys"`
+	// Credentials is the source's credentials block decoded into its
+	// kind's type (KindSpec.Credentials), defaults filled; a connector
+	// reads it with CredentialsAs. Nil for a kind without credentials.
+	Credentials any `yaml:"credentials"`
+
+	MemberKeys   *KeySource `yaml:"member_keys"`
+	IdentityKeys *KeySource `yaml:"identity_keys"`
 
 	// PII is the source's privacy policy: field (mobile, email, id_card,
 	// address, name, or a c_ custom key, c_* patterns allowed) → action
@@ -201,25 +210,6 @@ const (
 	DefaultClockTolerance = 10 * time.Minute
 	DefaultMaxMemberPages = 1000
 )
-
-// Credentials of a source: the keys of every kind, as they stand in the
-// file. Which keys a kind takes, their defaults and their rules are
-// declared by the kind (KindSpec.Credentials, KindSpec.Check).
-type Credentials struct {
-	AppID     string `yaml:"app_id"`     // dmhub
-	AppSecret Secret `yaml:"app_secret"` // dmhub
-
-	Channel    string `yaml:"channel"`     // houcaller
-	DESKey     Secret `yaml:"des_key"`     // houcaller: 8 bytes
-	DESMode    string `yaml:"des_mode"`    // houcaller: ecb (default) | cbc
-	DESPadding string `yaml:"des_padding"` // houcaller: pkcs5 (default) | zero
-	DESIV      Secret `yaml:"des_iv"`      // houcaller, cbc only: 8 bytes
-
-	OpenID    string `yaml:"open_id"`    // zvcms
-	GrantCode Secret `yaml:"grant_code"` // zvcms
-	Secret    Secret `yaml:"secret"`     // zvcms
-	Signer    string `yaml:"signer"`     // zvcms: hmac-sha1 (default) | sha1
-}
 
 // KeySource says where member (or identity) keys come from: exactly one of
 // FromSource+Field, File or Query.

@@ -3,19 +3,23 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/loyaltybridge/loyaltybridge/config"
 	"github.com/loyaltybridge/loyaltybridge/connectors/builtin"
+	"github.com/loyaltybridge/loyaltybridge/connectors/dmhub"
+	"github.com/loyaltybridge/loyaltybridge/connectors/houcaller"
+	"github.com/loyaltybridge/loyaltybridge/connectors/zvcms"
 )
 
 // testEnv is the environment the testdata configs are loaded with.
 func testEnv(name string) (string, bool) {
 	v, ok := map[string]string{
 		"DMHUB_APP_ID": "app-1", "DMHUB_APP_SECRET": "s3cret-dmhub", "HOUCALLER_DES_KEY": "8bytekey",
-		"ZVCMS_OPEN_ID": "open", "ZVCMS_GRANT_CODE": "grant", "ZVCMS_SECRET": "s3cret-zv",
+		"ZVCMS_OPEN_ID": "open", "ZVCMS_GRANT_CODE": "gr4nt-zv", "ZVCMS_SECRET": "s3cret-zv",
 		"WORKERS": "7", "RATE": "2.5", "SERVE_TOKEN": "0123456789abcdef-serve",
 		"SHORT_KEY": "short-pii-key", "PII_KEY": "0123456789abcdef-pii-key",
 	}[name]
@@ -62,14 +66,15 @@ func TestGoodConfigs(t *testing.T) {
 				t.Fatalf("sources = %d, want 3", len(c.Sources))
 			}
 			d := c.Sources[0]
-			if d.Credentials.AppID != "app-1" || d.Credentials.AppSecret.Reveal() != "s3cret-dmhub" {
-				t.Errorf("env not expanded: %+v", d.Credentials)
+			if cr := dmhub.CredentialsOf(&d); cr.AppID != "app-1" || cr.AppSecret.Reveal() != "s3cret-dmhub" {
+				t.Errorf("env not expanded: %+v", cr)
 			}
 			if d.RateLimit != 10 || d.PageSize != 100 || d.Schedule != "*/15 * * * *" {
 				t.Errorf("dmhub settings = %+v", d)
 			}
 			h := c.Sources[1]
-			if h.Credentials.DESMode != "ecb" || h.Credentials.DESPadding != "pkcs5" || h.RateLimit != 5 {
+			if cr := houcaller.CredentialsOf(&h); cr.DESKey.Reveal() != "8bytekey" || cr.DESMode != houcaller.ECB ||
+				cr.DESPadding != houcaller.PKCS5 || h.RateLimit != 5 {
 				t.Errorf("houcaller defaults = %+v", h)
 			}
 			if h.MemberKeys == nil || h.MemberKeys.FromSource != "acme-dmhub" || h.MemberKeys.Field != "c_houcaller_id" {
@@ -82,7 +87,7 @@ func TestGoodConfigs(t *testing.T) {
 				t.Errorf("a houcaller block on another kind")
 			}
 			z := c.Sources[2]
-			if z.Credentials.Signer != "hmac-sha1" || z.MemberKeys.File != "zvcms-customers.txt" {
+			if zvcms.CredentialsOf(&z).Signer != zvcms.SignerHMACSHA1 || z.MemberKeys.File != "zvcms-customers.txt" {
 				t.Errorf("zvcms = %+v", z)
 			}
 			if got := strings.Join(z.EnabledStreams(), ","); got != "members,member_coupons,points" {
@@ -151,7 +156,7 @@ func TestGoodConfigs(t *testing.T) {
 func TestSecretsDoNotFormat(t *testing.T) {
 	t.Parallel()
 	s := config.Secret("hunter2-secret")
-	for _, got := range []string{s.String(), s.GoString(), fmtAll(s)} {
+	for _, got := range []string{s.String(), s.GoString(), sprintf("%v %+v %#v %s %q", s, s, s, s, s)} {
 		if strings.Contains(got, "hunter2") {
 			t.Errorf("secret leaked: %q", got)
 		}
@@ -161,9 +166,38 @@ func TestSecretsDoNotFormat(t *testing.T) {
 	}
 }
 
-func fmtAll(s config.Secret) string {
-	c := config.Credentials{AppSecret: s}
-	return strings.Join([]string{sprintf("%v", c), sprintf("%+v", c), sprintf("%#v", c), sprintf("%s", s)}, " ")
+// TestSourcesDoNotFormatSecrets: a loaded source, its credentials (each
+// kind's own type) and the whole config print no secret with %v, %+v or
+// %#v, and every credential secret reaches the log redactor (Secrets).
+func TestSourcesDoNotFormatSecrets(t *testing.T) {
+	t.Parallel()
+	p := "testdata/good/full.yaml"
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse(p, data, testEnv, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"s3cret-dmhub", "8bytekey", "gr4nt-zv", "s3cret-zv"}
+	values := []any{c, *c}
+	for i := range c.Sources {
+		values = append(values, c.Sources[i], &c.Sources[i], c.Sources[i].Credentials)
+	}
+	for _, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			got := sprintf(verb, v)
+			for _, s := range secrets {
+				if strings.Contains(got, s) {
+					t.Errorf("%s of %T shows secret %q: %s", verb, v, s, got)
+				}
+			}
+		}
+	}
+	if got := c.Secrets(); !slices.Equal(got, []string{"8bytekey", "gr4nt-zv", "s3cret-dmhub", "s3cret-zv"}) {
+		t.Errorf("Secrets() = %d values, want the 4 credential secrets", len(got))
+	}
 }
 
 func TestLoadMissingFile(t *testing.T) {

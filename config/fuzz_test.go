@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 			if !strings.HasPrefix(msg, "config: fuzz.yaml") {
 				t.Fatalf("error without the file name: %q", msg)
 			}
-			for _, secret := range []string{"s3cret-dmhub", "s3cret-zv"} {
+			for _, secret := range []string{"s3cret-dmhub", "s3cret-zv", "gr4nt-zv", "8bytekey"} {
 				if strings.Contains(msg, secret) {
 					t.Fatalf("error reveals a secret: %q", msg)
 				}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -23,9 +22,13 @@ type KindSpec struct {
 	// Streams are the kind's streams, in the order `status` and the
 	// README list them.
 	Streams []StreamSpec
-	// Credentials are the keys the kind takes under `credentials`; any
-	// other key set there is an error.
-	Credentials []CredentialSpec
+	// Credentials is a zero value of the kind's credentials type, the
+	// struct a source's `credentials` block is decoded into (a key it does
+	// not declare is an error); nil: the kind takes no credentials. Its
+	// fields are strings, Secret for a secret, each with a yaml key and
+	// its rules in a `cred` tag (config/credentials.go). Connectors read
+	// the decoded value with CredentialsAs.
+	Credentials any
 	// Fields are the kind-specific keys of a source this kind takes (e.g.
 	// an options block); a source of a kind that does not declare a key
 	// another kind declares must leave it unset.
@@ -94,15 +97,6 @@ func (st StreamSpec) PerMember() bool {
 	return st.Reads == ReadsSyncedMembers || st.Reads == ReadsMemberKeys
 }
 
-// CredentialSpec declares one key of a kind's credentials block.
-type CredentialSpec struct {
-	Key      string   // the YAML key under credentials
-	Required bool     // must be set (not blank)
-	Default  string   // value when unset
-	OneOf    []string // the allowed values; empty: any
-	Bytes    int      // the exact length in bytes when set; 0: any
-}
-
 // Kinds are the declarations of every registered kind.
 type Kinds []KindSpec
 
@@ -168,7 +162,7 @@ func (k *KindSpec) reads(r Reads) bool {
 // FieldError is a validation error of one field of a source, returned by a
 // KindSpec's Check; Parse prefixes the source's path and adds the line.
 type FieldError struct {
-	Field string // relative to the source, e.g. "credentials.des_iv"
+	Field string // relative to the source, e.g. "credentials.key"
 	Msg   string
 }
 
@@ -214,20 +208,6 @@ func (s *Source) EnabledStreams() []string {
 			continue
 		}
 		out = append(out, st.Name)
-	}
-	return out
-}
-
-// fields maps every key of the credentials block to its field, by the
-// struct's yaml tags.
-func (cr *Credentials) fields() map[string]*string {
-	v := reflect.ValueOf(cr).Elem()
-	out := make(map[string]*string, v.NumField())
-	for i := 0; i < v.NumField(); i++ {
-		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
-		if f := v.Field(i); key != "" && f.Kind() == reflect.String {
-			out[key] = (*string)(f.Addr().UnsafePointer())
-		}
 	}
 	return out
 }

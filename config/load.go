@@ -15,9 +15,10 @@ import (
 )
 
 // Load reads the YAML file at path: it expands ${NAME} references, rejects
-// unknown keys, decodes, applies defaults and validates every source
-// against the declaration of its kind in kinds (the connectors.Registry's
-// Kinds). Every error names the file, the line and the field.
+// unknown keys, decodes (each source's credentials into its kind's type),
+// applies defaults and validates every source against the declaration of
+// its kind in kinds (the connectors.Registry's Kinds). Every error names
+// the file, the line and the field.
 func Load(path string, kinds Kinds) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -32,7 +33,7 @@ type LookupFunc func(name string) (string, bool)
 // Parse is Load on bytes; name is used in error messages and lookup
 // resolves ${NAME} references.
 func Parse(name string, data []byte, lookup LookupFunc, kinds Kinds) (*Config, error) {
-	c := &Config{file: name, lines: map[string]int{}, kinds: kinds}
+	c := &Config{file: name, lines: map[string]int{}, credentials: map[string]*yaml.Node{}, kinds: kinds}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -57,6 +58,9 @@ func Parse(name string, data []byte, lookup LookupFunc, kinds Kinds) (*Config, e
 			return nil, c.typeErr(te.Errors[0])
 		}
 		return nil, yamlErr(name, data, err)
+	}
+	if err := c.decodeCredentials(lookup); err != nil {
+		return nil, err
 	}
 	c.setDefaults()
 	if err := c.validate(); err != nil {
@@ -118,6 +122,14 @@ func (c *Config) walk(n *yaml.Node, t reflect.Type, path string, lookup LookupFu
 			}
 			seen[k.Value] = true
 			c.lines[p] = k.Line
+			if ft.Kind() == reflect.Interface {
+				// Source.Credentials, the one field of interface type: its
+				// type is its kind's, known once the sources are decoded;
+				// set aside for decodeCredentials
+				c.credentials[p] = v
+				n.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+				continue
+			}
 			if err := c.walk(v, ft, p, lookup); err != nil {
 				return err
 			}

@@ -30,7 +30,7 @@ func TestOpsConfig(t *testing.T) {
 	if c.Scheduler.CatchUpEnabled() || c.Scheduler.MetricsAddr != "127.0.0.1:9102" || c.Worker.MetricsAddr != ":9101" {
 		t.Errorf("ops keys = %+v, worker %+v", c.Scheduler, c.Worker)
 	}
-	want := []string{"ch-pw", "grant", "redis-pw", "s3cret-dmhub", "s3cret-zv"}
+	want := []string{"ch-pw", "gr4nt-zv", "redis-pw", "s3cret-dmhub", "s3cret-zv"}
 	if got := c.Secrets(); !slices.Equal(got, want) {
 		t.Errorf("Secrets() = %q, want %q", got, want)
 	}

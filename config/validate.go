@@ -105,12 +105,6 @@ func (c *Config) setDefaults() {
 		if s.spec, _ = c.kinds.Spec(s.Kind); s.spec == nil {
 			continue // validate reports the unknown kind
 		}
-		cred := s.Credentials.fields()
-		for _, cs := range s.spec.Credentials {
-			if p := cred[cs.Key]; p != nil && *p == "" && cs.Default != "" {
-				*p = cs.Default
-			}
-		}
 		if s.spec.Defaults != nil {
 			s.spec.Defaults(s)
 		}
@@ -379,37 +373,6 @@ func (c *Config) validateKindFields(p string, s *Source) error {
 		}
 		if len(owners) > 0 {
 			return c.fieldErr(p+"."+key, "applies to kind %s only, not %s", strings.Join(owners, ", "), s.Kind)
-		}
-	}
-	return nil
-}
-
-func (c *Config) validateCredentials(p string, s *Source) error {
-	cp := p + ".credentials"
-	vals := s.Credentials.fields()
-	var takes []string
-	for _, cs := range s.spec.Credentials {
-		takes = append(takes, cs.Key)
-		v := *vals[cs.Key]
-		switch {
-		case v == "" || strings.TrimSpace(v) == "":
-			if cs.Required {
-				return c.fieldErr(cp+"."+cs.Key, "is required for kind %s", s.Kind)
-			}
-		case cs.Bytes > 0 && len(v) != cs.Bytes:
-			return c.fieldErr(cp+"."+cs.Key, "must be exactly %d bytes, got %d", cs.Bytes, len(v))
-		case len(cs.OneOf) > 0 && !slices.Contains(cs.OneOf, v):
-			return c.fieldErr(cp+"."+cs.Key, "%q is not one of %s", v, strings.Join(cs.OneOf, ", "))
-		}
-	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if *vals[k] != "" && !slices.Contains(takes, k) {
-			return c.fieldErr(cp+"."+k, "is not a credential of kind %s (it takes: %s)", s.Kind, strings.Join(takes, ", "))
 		}
 	}
 	return nil

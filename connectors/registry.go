@@ -104,10 +104,14 @@ func (r *Registry) Connector(src *config.Source, deps Deps) (Connector, error) {
 // checkSpec rejects a declaration the rest of the program cannot follow:
 // no kind, a stream without a name or table, a name used twice, more than
 // one Members stream (or none while a stream reads the synced members), a
-// proved table the stream does not fill.
+// proved table the stream does not fill, a credentials type config cannot
+// decode.
 func checkSpec(k config.KindSpec) error {
 	if k.Kind == "" {
 		return errors.New("connectors: a kind declaration without a kind")
+	}
+	if _, err := k.CredentialKeys(); err != nil {
+		return fmt.Errorf("connectors: %w", err)
 	}
 	seen := map[string]bool{}
 	members, synced := 0, false

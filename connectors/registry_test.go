@@ -29,6 +29,12 @@ func TestRegisterChecksTheDeclaration(t *testing.T) {
 			{Name: "a", Tables: []string{"members"}, Members: true}, {Name: "b", Tables: []string{"members"}, Members: true}}}, "2 members streams"},
 		{"synced members without members", config.KindSpec{Kind: "k", Streams: []config.StreamSpec{
 			{Name: "a", Tables: []string{"points_ledger"}, Reads: config.ReadsSyncedMembers}}}, "declares no members stream"},
+		{"credentials", config.KindSpec{Kind: "k", Streams: []config.StreamSpec{list}, Credentials: struct {
+			Key config.Secret `yaml:"key" cred:"required"`
+		}{}}, ""},
+		{"credentials config cannot decode", config.KindSpec{Kind: "k", Streams: []config.StreamSpec{list}, Credentials: struct {
+			Port int `yaml:"port"`
+		}{}}, "kind k: credentials field Port has type int, not a string or Secret"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,7 +21,14 @@ var acmeSpec = config.KindSpec{
 		{Name: "people", Tables: []string{"members"}, Members: true, Proves: []string{"members"}},
 		{Name: "wallets", Tables: []string{"member_coupons"}, Off: true},
 	},
-	Credentials: []config.CredentialSpec{{Key: "app_id", Required: true}, {Key: "secret", Required: true}},
+	Credentials: acmeCredentials{},
+}
+
+// acmeCredentials are the fourth vendor's own credential keys.
+type acmeCredentials struct {
+	AppID  string        `yaml:"app_id" cred:"required"`
+	Secret config.Secret `yaml:"secret" cred:"required"`
+	Region string        `yaml:"region" cred:"default=cn,oneof=cn sg"`
 }
 
 type acmeConn struct{}
@@ -49,6 +56,9 @@ sources:
 		t.Fatal(err)
 	}
 	src := &cfg.Sources[0]
+	if got, want := config.CredentialsAs[acmeCredentials](src), (acmeCredentials{AppID: "a", Secret: "s", Region: "cn"}); got != want {
+		t.Errorf("credentials = %+v, want %+v", got, want)
+	}
 	if got, want := src.EnabledStreams(), []string{"ledger", "catalogue", "people"}; !slices.Equal(got, want) {
 		t.Errorf("enabled = %v, want %v (wallets is off by default)", got, want)
 	}
@@ -93,12 +103,15 @@ sources:
 	for _, tc := range []struct{ name, yml, want string }{
 		{"unknown stream", "    streams: [people, orders]\n", `sources[0].streams[1]: "orders" is not a stream of kind acme (streams: ledger, catalogue, people, wallets)`},
 		{"missing credential", "", "sources[0].credentials.secret: is required for kind acme"},
+		{"another kind's credential", "", "acme.yaml:6: sources[0].credentials.app_secret: is not a credential of kind acme (it takes: app_id, secret, region)"},
 		{"foreign credential", "    member_keys: {file: k.txt}\n", "sources[0].member_keys: kind acme has no stream read over member_keys"},
 	} {
 		y := yml
 		switch tc.name {
 		case "missing credential":
 			y = strings.Replace(y, ", secret: s", "", 1)
+		case "another kind's credential":
+			y = strings.Replace(y, "secret: s", "app_secret: s", 1)
 		default:
 			y += tc.yml
 		}

@@ -41,8 +41,8 @@ type TokenSource interface {
 // NewClient builds a client; tokens may be nil for a client that only
 // fetches tokens (tests).
 func NewClient(src *config.Source, hc *httpapi.Client) *Client {
-	c := &Client{src: src.Name, base: strings.TrimRight(src.BaseURL, "/"), appID: src.Credentials.AppID,
-		secret: src.Credentials.AppSecret.Reveal(), hc: hc}
+	cr := CredentialsOf(src)
+	c := &Client{src: src.Name, base: strings.TrimRight(src.BaseURL, "/"), appID: cr.AppID, secret: cr.AppSecret.Reveal(), hc: hc}
 	hc.Secrets = append(hc.Secrets, c.secret)
 	return c
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func testClient() *Client {
-	src := &config.Source{Name: "acme", BaseURL: "http://vendor.test", Credentials: config.Credentials{AppID: "app", AppSecret: "topsecret-123"}}
+	src := &config.Source{Name: "acme", BaseURL: "http://vendor.test", Credentials: Credentials{AppID: "app", AppSecret: "topsecret-123"}}
 	return NewClient(src, &httpapi.Client{Source: "acme"})
 }
 

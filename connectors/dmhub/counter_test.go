@@ -18,7 +18,7 @@ func counterAgainst(t *testing.T, h http.Handler) *Connector {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL + "/dmhub",
-		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
+		Credentials: Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	c := NewClient(src, &httpapi.Client{Source: src.Name, HTTP: srv.Client()})
 	c.UseTokens(&fetchedTokens{c: c})
 	return &Connector{src: src, c: c}

@@ -49,7 +49,7 @@ func TestAccessTokenNeverInErrors(t *testing.T) {
 		_, _ = w.Write([]byte(b.body))
 	}))
 	t.Cleanup(srv.Close)
-	src := &config.Source{Name: "acme", BaseURL: srv.URL, Credentials: config.Credentials{AppID: "app", AppSecret: "topsecret-123"}}
+	src := &config.Source{Name: "acme", BaseURL: srv.URL, Credentials: Credentials{AppID: "app", AppSecret: "topsecret-123"}}
 	hc := &httpapi.Client{Source: "acme", HTTP: srv.Client(), Retry: httpapi.Retry{Attempts: 1}}
 	c := NewClient(src, hc)
 	c.UseTokens(staticToken(tok))
@@ -85,7 +85,7 @@ func TestObserverSeesEveryAttempt(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL + "/dmhub",
-		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
+		Credentials: Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	o := &counter{n: map[string]int{}}
 	hc := httpapi.NewClient(src, connectors.Deps{HTTP: srv.Client(), Observer: o})
 	c := NewClient(src, hc)

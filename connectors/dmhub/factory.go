@@ -13,7 +13,7 @@ import (
 func Factory(src *config.Source, deps connectors.Deps) (connectors.Connector, error) {
 	hc := httpapi.NewClient(src, deps)
 	opts := []Option{WithTokens(func(f FetchFunc) *TokenStore {
-		ts := NewTokenStore(deps.Redis, deps.Namespace+":dmhub:"+src.Credentials.AppID, f)
+		ts := NewTokenStore(deps.Redis, deps.Namespace+":dmhub:"+CredentialsOf(src).AppID, f)
 		if deps.Now != nil {
 			ts.Now = deps.Now
 		}

@@ -63,7 +63,7 @@ func TestStreamsAgainstSimulator(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL + "/dmhub", PageSize: 20,
-		Credentials:  config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"},
+		Credentials:  Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"},
 		IdentityKeys: &config.KeySource{File: "k", Type: "wechat"}}
 	c := NewClient(src, &httpapi.Client{Source: src.Name, HTTP: srv.Client()})
 	c.UseTokens(&fetchedTokens{c: c})

@@ -38,10 +38,17 @@ var Spec = config.KindSpec{
 			Proves: []string{"member_coupons"}},
 		{Name: StreamLevels, Tables: []string{"levels"}, Calls: "`GET /settings/level/rules`"},
 	},
-	Credentials: []config.CredentialSpec{
-		{Key: "app_id", Required: true},
-		{Key: "app_secret", Required: true},
-	},
+	Credentials: Credentials{},
 	// pushed events (POST /v1/webhooks/{source} on serve; docs/webhooks.md)
 	Fields: []string{"webhook_secret", "webhook"},
 }
+
+// Credentials are the keys of a dmhub source's credentials block: the
+// app's id and secret, traded for an access token (token.go).
+type Credentials struct {
+	AppID     string        `yaml:"app_id" cred:"required"`
+	AppSecret config.Secret `yaml:"app_secret" cred:"required"`
+}
+
+// CredentialsOf returns the credentials of a dmhub source.
+func CredentialsOf(src *config.Source) Credentials { return config.CredentialsAs[Credentials](src) }

@@ -45,7 +45,7 @@ func TestShortLivedTokensSeveralProcesses(t *testing.T) {
 			t.Cleanup(srv.Close)
 			cfg, rdb := warehousetest.Redis(t)
 			src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL + "/dmhub",
-				Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
+				Credentials: Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 
 			const processes, readers = 2, 4
 			var wg sync.WaitGroup
@@ -55,7 +55,7 @@ func TestShortLivedTokensSeveralProcesses(t *testing.T) {
 			for p := range processes {
 				// one process: its own HTTP client, dmhub.Client and TokenStore
 				c := NewClient(src, &httpapi.Client{Source: src.Name, HTTP: srv.Client()})
-				ts := NewTokenStore(rdb, cfg.Namespace+":dmhub:"+src.Credentials.AppID, c.FetchToken)
+				ts := NewTokenStore(rdb, cfg.Namespace+":dmhub:"+CredentialsOf(src).AppID, c.FetchToken)
 				ts.Now = clock.Now
 				c.UseTokens(ts)
 				for r := range readers {

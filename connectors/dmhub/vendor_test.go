@@ -161,7 +161,7 @@ func newTestConnector(t *testing.T, h http.Handler, edit func(*config.Source)) *
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "acme", Kind: Kind, BaseURL: srv.URL, PageSize: 20,
-		Credentials: config.Credentials{AppID: "app", AppSecret: "topsecret-123"}}
+		Credentials: Credentials{AppID: "app", AppSecret: "topsecret-123"}}
 	if edit != nil {
 		edit(src)
 	}

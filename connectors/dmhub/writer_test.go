@@ -103,7 +103,7 @@ func simWriter(t *testing.T, opts vendorsim.DMHubOptions) (*dmhub.Connector, *ve
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "acme", Kind: dmhub.Kind, BaseURL: srv.URL + "/dmhub",
-		Credentials: config.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
+		Credentials: dmhub.Credentials{AppID: "sim-dmhub-app", AppSecret: "sim-dmhub-secret"}}
 	hc := &httpapi.Client{Source: "acme", Timeout: 500 * time.Millisecond}
 	k, err := dmhub.New(src, hc, dmhub.WithTokens(func(f dmhub.FetchFunc) *dmhub.TokenStore { return nil }))
 	if err != nil {

@@ -207,12 +207,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}, "acme-houcaller: houcaller: DES key must be 8 bytes"},
 		{"no channel", func(*testing.T) (*Connector, error) {
 			src := testSourceConfig("http://x", testKey)
-			src.Credentials.Channel = ""
+			cr := CredentialsOf(src)
+			cr.Channel = ""
+			src.Credentials = cr
 			return New(src, &httpapi.Client{})
 		}, "need a channel"},
 		{"cbc without iv", func(*testing.T) (*Connector, error) {
 			src := testSourceConfig("http://x", testKey)
-			src.Credentials.DESMode = "cbc"
+			cr := CredentialsOf(src)
+			cr.DESMode = CBC
+			src.Credentials = cr
 			return New(src, &httpapi.Client{})
 		}, "IV"},
 		{"bad key field", func(*testing.T) (*Connector, error) {

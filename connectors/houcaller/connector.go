@@ -98,11 +98,11 @@ func New(src *config.Source, hc *httpapi.Client, opts ...Option) (*Connector, er
 	if o.monthsBack < 0 || o.monthLayout == "" {
 		return nil, fmt.Errorf("%s: months back must be ≥ 0 and the month layout non-empty", src.Name)
 	}
-	cr := src.Credentials
+	cr := CredentialsOf(src)
 	if strings.TrimSpace(cr.Channel) == "" {
 		return nil, fmt.Errorf("%s: houcaller credentials need a channel", src.Name)
 	}
-	cph, err := NewCipher([]byte(cr.DESKey.Reveal()), Mode(cr.DESMode), Padding(cr.DESPadding), []byte(cr.DESIV.Reveal()))
+	cph, err := NewCipher([]byte(cr.DESKey.Reveal()), cr.DESMode, cr.DESPadding, []byte(cr.DESIV.Reveal()))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Name, err)
 	}

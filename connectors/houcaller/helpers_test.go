@@ -34,7 +34,7 @@ func testNow() time.Time { return time.UnixMilli(1581406120924).UTC() }
 
 func testSourceConfig(baseURL, key string) *config.Source {
 	return &config.Source{Name: testSource, Kind: Kind, BaseURL: baseURL, PageSize: 2,
-		Credentials: config.Credentials{Channel: testChannel, DESKey: config.Secret(key)}}
+		Credentials: Credentials{Channel: testChannel, DESKey: config.Secret(key)}}
 }
 
 func newTestConnector(t testing.TB, baseURL string, opts ...Option) *Connector {

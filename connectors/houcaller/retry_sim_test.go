@@ -24,7 +24,7 @@ func TestFaultyVendorTaskOfFiftyMembers(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "hc", Kind: Kind, BaseURL: srv.URL + "/houcaller/htest",
-		Credentials: config.Credentials{Channel: "hkl-test", DESKey: config.Secret("hklsim01")}}
+		Credentials: Credentials{Channel: "hkl-test", DESKey: config.Secret("hklsim01")}}
 	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client()}
 	var waits []time.Duration
 	hc.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }

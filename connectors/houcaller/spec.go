@@ -36,17 +36,26 @@ var Spec = config.KindSpec{
 			Calls: "`queryMemberScoRecordForShop` (month by month, offset/limit)", Reads: config.ReadsMemberKeys},
 		{Name: StreamCoupons, Tables: []string{"coupons"}, Calls: "`listCpnForShop`"},
 	},
-	Credentials: []config.CredentialSpec{
-		{Key: "channel", Required: true},
-		{Key: "des_key", Required: true, Bytes: 8},
-		{Key: "des_mode", Default: string(ECB), OneOf: []string{string(ECB), string(CBC)}},
-		{Key: "des_padding", Default: string(PKCS5), OneOf: []string{string(PKCS5), string(ZeroPadding)}},
-		{Key: "des_iv"},
-	},
-	Fields:   []string{"houcaller"},
-	Defaults: defaults,
-	Check:    check,
+	Credentials: Credentials{},
+	Fields:      []string{"houcaller"},
+	Defaults:    defaults,
+	Check:       check,
 }
+
+// Credentials are the keys of a houcaller source's credentials block: the
+// channel and the DES key of the request envelope (des.go). The allowed
+// modes and paddings are the constants of des.go
+// (TestCredentialRulesMatchConstants).
+type Credentials struct {
+	Channel    string        `yaml:"channel" cred:"required"`
+	DESKey     config.Secret `yaml:"des_key" cred:"required,bytes=8"`
+	DESMode    Mode          `yaml:"des_mode" cred:"default=ecb,oneof=ecb cbc"`
+	DESPadding Padding       `yaml:"des_padding" cred:"default=pkcs5,oneof=pkcs5 zero"`
+	DESIV      config.Secret `yaml:"des_iv"` // des_mode cbc only: 8 bytes
+}
+
+// CredentialsOf returns the credentials of a houcaller source.
+func CredentialsOf(src *config.Source) Credentials { return config.CredentialsAs[Credentials](src) }
 
 // defaults fills the houcaller block of a source.
 func defaults(s *config.Source) {
@@ -72,11 +81,11 @@ func defaults(s *config.Source) {
 // known key field, a month count in range, a month format that writes and
 // reads back a year and a month.
 func check(s *config.Source) error {
-	cr := s.Credentials
-	if Mode(cr.DESMode) == CBC && len(cr.DESIV) != 8 {
+	cr := CredentialsOf(s)
+	if cr.DESMode == CBC && len(cr.DESIV) != 8 {
 		return config.FieldErr("credentials.des_iv", "des_mode cbc needs an 8-byte des_iv, got %d bytes", len(cr.DESIV))
 	}
-	if Mode(cr.DESMode) == ECB && cr.DESIV != "" {
+	if cr.DESMode == ECB && cr.DESIV != "" {
 		return config.FieldErr("credentials.des_iv", "is only used with des_mode cbc")
 	}
 	h := s.Houcaller

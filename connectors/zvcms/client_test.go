@@ -213,7 +213,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}, "acme-zvcms: zvcms credentials need open_id, grant_code and secret"},
 		{"unknown signer", func(*testing.T) error {
 			src := testSourceConfig("http://x", testSecret)
-			src.Credentials.Signer = "md5"
+			cr := CredentialsOf(src)
+			cr.Signer = "md5"
+			src.Credentials = cr
 			_, err := New(src, &httpapi.Client{})
 			return err
 		}, `acme-zvcms: zvcms: unknown signer "md5"`},

@@ -56,7 +56,7 @@ func New(src *config.Source, hc *httpapi.Client, opts ...Option) (*Connector, er
 	for _, opt := range opts {
 		opt(&o)
 	}
-	cr := src.Credentials
+	cr := CredentialsOf(src)
 	if strings.TrimSpace(cr.OpenID) == "" || cr.GrantCode == "" || cr.Secret == "" {
 		return nil, fmt.Errorf("%s: zvcms credentials need open_id, grant_code and secret", src.Name)
 	}

@@ -36,7 +36,7 @@ func testNonce() int64 { return 658965 }
 
 func testSourceConfig(baseURL, secret string) *config.Source {
 	return &config.Source{Name: testSource, Kind: Kind, BaseURL: baseURL, PageSize: 2,
-		Credentials: config.Credentials{OpenID: testOpenID, GrantCode: testGrantCode, Secret: config.Secret(secret)}}
+		Credentials: Credentials{OpenID: testOpenID, GrantCode: testGrantCode, Secret: config.Secret(secret)}}
 }
 
 func newTestConnector(t testing.TB, baseURL string, opts ...Option) *Connector {

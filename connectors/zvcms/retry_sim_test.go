@@ -24,7 +24,7 @@ func TestFaultyVendorTaskOfFiftyMembers(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "zv", Kind: Kind, BaseURL: srv.URL + "/zvcms",
-		Credentials: config.Credentials{OpenID: "sim-zvcms-open", GrantCode: "sim-grant", Secret: config.Secret("sim-zvcms-secret")}}
+		Credentials: Credentials{OpenID: "sim-zvcms-open", GrantCode: "sim-grant", Secret: config.Secret("sim-zvcms-secret")}}
 	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client()}
 	var waits []time.Duration
 	hc.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// The signer names of config.Credentials.Signer.
+// The signer names of Credentials.Signer.
 const (
 	SignerHMACSHA1 = "hmac-sha1" // the default
 	SignerSHA1     = "sha1"

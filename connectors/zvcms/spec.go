@@ -27,10 +27,19 @@ var Spec = config.KindSpec{
 		{Name: StreamMemberCoupons, Tables: []string{"member_coupons"}, Calls: "V3 `getCustomerCoupons`", Reads: config.ReadsMemberKeys},
 		{Name: StreamPoints, Tables: []string{"points_ledger"}, Calls: "V2 `user.user-points-records`", Reads: config.ReadsMemberKeys},
 	},
-	Credentials: []config.CredentialSpec{
-		{Key: "open_id", Required: true},
-		{Key: "grant_code", Required: true},
-		{Key: "secret", Required: true},
-		{Key: "signer", Default: SignerHMACSHA1, OneOf: []string{SignerHMACSHA1, SignerSHA1}},
-	},
+	Credentials: Credentials{},
 }
+
+// Credentials are the keys of a zvcms source's credentials block: the
+// tenant's open id and grant code, and the secret that signs each request
+// with the signer named (sign.go; the allowed names are its constants,
+// TestCredentialRulesMatchConstants).
+type Credentials struct {
+	OpenID    string        `yaml:"open_id" cred:"required"`
+	GrantCode config.Secret `yaml:"grant_code" cred:"required"`
+	Secret    config.Secret `yaml:"secret" cred:"required"`
+	Signer    string        `yaml:"signer" cred:"default=hmac-sha1,oneof=hmac-sha1 sha1"`
+}
+
+// CredentialsOf returns the credentials of a zvcms source.
+func CredentialsOf(src *config.Source) Credentials { return config.CredentialsAs[Credentials](src) }
