@@ -55,20 +55,9 @@ func (e *Engine) writer(source string) (connectors.Writer, error) {
 func (e *Engine) startOutbound(ctx context.Context, rdb redis.UniversalClient, mux *asynq.ServeMux) (stop func()) {
 	ob := e.NewOutbound(rdb)
 	ob.Register(mux)
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if n, err := ob.Resume(rctx); err != nil {
-			e.log.Warn("outbound: resume at start", "err", err)
-		} else if n > 0 {
-			e.log.Info("outbound: re-enqueued writes from ClickHouse", "writes", n)
-		}
-		ob.RunResumer(rctx, OutboundResumeEvery)
-	}()
+	stopRepair := e.repairEvery(ctx, "outbound: re-enqueued writes from ClickHouse", "writes", OutboundResumeEvery, ob.Resume)
 	return func() {
-		cancel()
-		<-done
+		stopRepair()
 		ob.Store.Close()
 	}
 }

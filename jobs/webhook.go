@@ -49,21 +49,7 @@ func (e *Engine) NewWebhooks(rdb redis.UniversalClient) *webhooks.Webhooks {
 func (e *Engine) startWebhooks(ctx context.Context, rdb redis.UniversalClient, mux *asynq.ServeMux) (stop func()) {
 	w := e.NewWebhooks(rdb)
 	w.Register(mux)
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if n, err := w.Sweep(rctx); err != nil && rctx.Err() == nil {
-			e.log.Warn("webhooks: sweep at start", "err", err)
-		} else if n > 0 {
-			e.log.Info("webhooks: re-enqueued unprocessed events from ClickHouse", "events", n)
-		}
-		w.RunSweeper(rctx, WebhookSweepEvery)
-	}()
-	return func() {
-		cancel()
-		<-done
-	}
+	return e.repairEvery(ctx, "webhooks: re-enqueued unprocessed events from ClickHouse", "events", WebhookSweepEvery, w.Sweep)
 }
 
 // pushReader is what a connector offers pushed events besides its

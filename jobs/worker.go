@@ -116,3 +116,34 @@ func (e *Engine) RunWorker(ctx context.Context, rdb redis.UniversalClient, extra
 	srv.Shutdown()
 	return nil
 }
+
+// repairEvery runs repair at once and then every interval, in the
+// background, until ctx ends or the returned stop is called: the
+// re-enqueueing from ClickHouse of what Redis lost (outbound writes,
+// pushed events). A run that re-enqueued n > 0 items is logged as msg with
+// n under unit.
+func (e *Engine) repairEvery(ctx context.Context, msg, unit string, every time.Duration, repair func(context.Context) (int, error)) (stop func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if n, err := repair(rctx); err != nil && rctx.Err() == nil {
+				e.log.Warn(msg+": failed", "err", err)
+			} else if n > 0 {
+				e.log.Info(msg, unit, n)
+			}
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

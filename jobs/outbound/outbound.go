@@ -197,7 +197,7 @@ func (o *Outbound) Register(mux *asynq.ServeMux) {
 }
 
 // Resume re-enqueues every write that is not terminal, from ClickHouse:
-// run it at worker start and periodically (RunResumer), so a Redis flush
+// run it at worker start and periodically, so a Redis flush
 // or restart loses nothing. Writes already queued are left as they are:
 // alone, the write id is the task id; in a batch, the batch task still
 // exists (batch.go). It returns the number of writes enqueued anew.
@@ -230,22 +230,4 @@ func (o *Outbound) Resume(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// RunResumer calls Resume every interval until ctx ends.
-func (o *Outbound) RunResumer(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := o.Resume(ctx); err != nil && ctx.Err() == nil {
-			o.log().Warn("outbound: resume", "err", err)
-		} else if n > 0 {
-			o.log().Info("outbound: re-enqueued writes from ClickHouse", "writes", n)
-		}
-	}
 }

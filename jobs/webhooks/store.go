@@ -12,21 +12,14 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
-// storeReq is one intake's insert, grouped with the concurrent ones.
-type storeReq struct {
-	ev   warehouse.WebhookEvent
-	done chan error
-}
-
 // maxGroup bounds the events of one grouped INSERT.
 const maxGroup = 1000
 
-// intake is the group-commit state of the intake (store.go).
+// intake is the group commit of received events, started by the first
+// store.
 type intake struct {
-	once    sync.Once
-	reqs    chan storeReq
-	stop    chan struct{}
-	stopped chan struct{}
+	once sync.Once
+	c    *warehouse.Committer[warehouse.WebhookEvent]
 }
 
 // store inserts a received event and returns once it is stored: the
@@ -34,85 +27,18 @@ type intake struct {
 // of pushes costs a few ClickHouse parts, not one per event.
 func (w *Webhooks) store(ctx context.Context, ev warehouse.WebhookEvent) error {
 	w.in.once.Do(func() {
-		w.in.reqs, w.in.stop, w.in.stopped = make(chan storeReq, 1024), make(chan struct{}), make(chan struct{})
-		go w.flusher()
+		w.in.c = warehouse.NewCommitter(maxGroup, 0, 30*time.Second, func(ctx context.Context, evs []warehouse.WebhookEvent) error {
+			return w.WH.InsertWebhookEvents(ctx, evs...)
+		})
 	})
-	r := storeReq{ev: ev, done: make(chan error, 1)}
-	select {
-	case w.in.reqs <- r:
-	case <-w.in.stop:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return w.in.c.Add(ctx, ev)
 }
 
-type closedError struct{}
-
-func (closedError) Error() string { return "webhooks: intake closed" }
-
-var errClosed error = closedError{}
-
-// Close stops the intake's flusher after the inserts already queued.
+// Close stops the intake's group commit after the inserts already queued.
 func (w *Webhooks) Close() {
 	w.in.once.Do(func() {}) // never started: nothing to stop
-	if w.in.stop == nil {
-		return
-	}
-	select {
-	case <-w.in.stop:
-	default:
-		close(w.in.stop)
-	}
-	<-w.in.stopped
-}
-
-func (w *Webhooks) flusher() {
-	defer close(w.in.stopped)
-	for {
-		var first storeReq
-		select {
-		case first = <-w.in.reqs:
-		case <-w.in.stop:
-			for {
-				select {
-				case r := <-w.in.reqs:
-					w.flush([]storeReq{r})
-				default:
-					return
-				}
-			}
-		}
-		group := []storeReq{first}
-	drain:
-		for len(group) < maxGroup {
-			select {
-			case r := <-w.in.reqs:
-				group = append(group, r)
-			default:
-				break drain
-			}
-		}
-		w.flush(group)
-	}
-}
-
-func (w *Webhooks) flush(group []storeReq) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	evs := make([]warehouse.WebhookEvent, len(group))
-	for i, r := range group {
-		evs[i] = r.ev
-	}
-	err := w.WH.InsertWebhookEvents(ctx, evs...)
-	for _, r := range group {
-		r.done <- err
+	if w.in.c != nil {
+		w.in.c.Close()
 	}
 }
 

@@ -449,7 +449,7 @@ const sweepBatch = 10000
 
 // Sweep enqueues every stored event not processed and older than
 // SweepAge, from ClickHouse: run it at worker start and periodically
-// (RunSweeper), so a Redis flush or restart loses no event. Events whose
+// (at worker start and periodically), so a Redis flush or restart loses no event. Events whose
 // task is still known (queued, retrying, or archived after its retries)
 // are left as they are. It returns the number enqueued anew.
 func (w *Webhooks) Sweep(ctx context.Context) (int, error) {
@@ -468,22 +468,4 @@ func (w *Webhooks) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// RunSweeper calls Sweep every interval until ctx ends.
-func (w *Webhooks) RunSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
-			w.log().Warn("webhooks: sweep", "err", err)
-		} else if n > 0 {
-			w.log().Info("webhooks: re-enqueued unprocessed events from ClickHouse", "events", n)
-		}
-	}
 }
