@@ -25,7 +25,8 @@ func TestFaultyVendorTaskOfFiftyMembers(t *testing.T) {
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "hc", Kind: Kind, BaseURL: srv.URL + "/houcaller/htest",
 		Credentials: Credentials{Channel: "hkl-test", DESKey: config.Secret("hklsim01")}}
-	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client()}
+	// a hang fault (60 s) times out after 2 s and is retried in place
+	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client(), Timeout: 2 * time.Second}
 	var waits []time.Duration
 	hc.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	k, err := New(src, hc)

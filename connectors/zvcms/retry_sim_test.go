@@ -25,7 +25,8 @@ func TestFaultyVendorTaskOfFiftyMembers(t *testing.T) {
 	t.Cleanup(srv.Close)
 	src := &config.Source{Name: "zv", Kind: Kind, BaseURL: srv.URL + "/zvcms",
 		Credentials: Credentials{OpenID: "sim-zvcms-open", GrantCode: "sim-grant", Secret: config.Secret("sim-zvcms-secret")}}
-	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client()}
+	// a hang fault (60 s) times out after 2 s and is retried in place
+	hc := &httpapi.Client{Source: src.Name, HTTP: srv.Client(), Timeout: 2 * time.Second}
 	var waits []time.Duration
 	hc.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	k, err := New(src, hc)
