@@ -21,11 +21,13 @@ import (
 // batch pays them once, and sets the start markers of all its writes in
 // one pipelined round trip.
 //
-// A batch only carries first attempts. Whatever does not end a write
-// (a failed attempt, an error before sending, the worker stopping) hands
-// that write over to a task of its own (id = write id, as every write
-// task), scheduled at the write's next attempt; from then on the write is
-// retried, reconciled and resumed exactly as a write enqueued alone. A
+// A batch only carries first attempts, and sends only the writes whose
+// start marker it set first. Whatever does not end a write (a marker set
+// by an earlier run, a failed attempt, an error before sending, the
+// worker stopping) hands that write over to a task of its own (id = write
+// id, as every write task), scheduled at the write's next attempt; from
+// then on the write is retried, reconciled and resumed exactly as a write
+// enqueued alone. A
 // batch that runs a second time (its worker died, or a hand-over could not
 // be enqueued) delivers nothing itself: it hands every write over, and
 // each reads its state from ClickHouse first.
@@ -119,6 +121,12 @@ func (o *Outbound) processBatch(ctx context.Context, ws []payload, again bool) e
 	sem := make(chan struct{}, batchParallel)
 	var wg sync.WaitGroup
 	for i := range ws {
+		if marks[i].err != nil || !marks[i].first {
+			// another run started this write (this batch's run before a
+			// shutdown requeued it, or the write's own task): its own
+			// task reads what that run recorded and goes on from there
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -161,6 +162,22 @@ func TestBatchHandsOverWhatDidNotEnd(t *testing.T) {
 		}
 	}
 
+	// a batch run after a shutdown requeued it: the write whose marker an
+	// earlier run set is not sent again by the batch but handed over
+	started := acceptDeals(t, o, 9)[7:] // B-7, B-8
+	if err := o.Redis.Set(ctx, o.markerKey(started[0].WriteID, 1), 1, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.processBatch(ctx, started, false); err != nil {
+		t.Fatal(err)
+	}
+	if w.calls[started[0].WriteID] != 0 || w.calls[started[1].WriteID] != 1 {
+		t.Errorf("calls: started write %d, other %d; want 0 and 1", w.calls[started[0].WriteID], w.calls[started[1].WriteID])
+	}
+	if s := taskState(t, insp, o.QueueName, started[0].WriteID); s != "scheduled" {
+		t.Errorf("started write: own task %q, want scheduled", s)
+	}
+
 	again := acceptDeals(t, o, 7)[4:] // B-4 … B-6, fresh
 	if err := o.processBatch(ctx, again, true); err != nil {
 		t.Fatal(err)
@@ -178,7 +195,7 @@ func TestBatchHandsOverWhatDidNotEnd(t *testing.T) {
 			t.Errorf("write %s handed over as %s (%v), want retried (reads its state first)", p.WriteID, info.Payload, err)
 		}
 	}
-	if got := slices.Sorted(maps.Keys(w.calls)); len(got) != 4 {
-		t.Errorf("writes sent: %v, want the first batch's 4", got)
+	if got := slices.Sorted(maps.Keys(w.calls)); len(got) != 5 {
+		t.Errorf("writes sent: %v, want the first batch's 4 and B-8", got)
 	}
 }

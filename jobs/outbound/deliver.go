@@ -230,6 +230,10 @@ func (o *Outbound) checkPredecessors(ctx context.Context, p *payload) (done bool
 	}
 	for _, pr := range preds {
 		switch {
+		case pr.WriteID == p.WriteID:
+			// the write itself, accepted twice (intake claims lost with
+			// Redis): it never waits for itself
+			continue
 		case pr.State == StateSucceeded:
 			continue
 		case pr.State == StateDead && p.Opens:

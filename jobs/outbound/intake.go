@@ -10,6 +10,7 @@ import (
 	"github.com/goccy/go-json"
 
 	"github.com/loyaltybridge/loyaltybridge/connectors"
+	"github.com/loyaltybridge/loyaltybridge/jobs/claim"
 )
 
 // Line is one JSON line of an intake request.
@@ -124,6 +125,19 @@ func (o *Outbound) store(ctx context.Context, source string, results []Result, t
 			opening = append(opening, a.p.OrderNo)
 		}
 	}
+	// Two intakes of one write at once (a caller's retry while its first
+	// request is still storing, two callers, two serve replicas) take
+	// turns: the second looks up after the first stored, or failed to.
+	claims := o.intakeClaims(source)
+	token, err := claims.TakeAll(ctx, ids, 20*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := claims.Release(context.WithoutCancel(ctx), token, setOf(ids)); err != nil {
+			o.log().Warn("outbound: release intake claims (they expire by themselves)", "err", err)
+		}
+	}()
 	existing, withWrites, err := o.Store.Lookup(ctx, source, ids, opening)
 	if err != nil {
 		return nil, err
@@ -157,6 +171,22 @@ func (o *Outbound) store(ctx context.Context, source string, results []Result, t
 	// failed enqueue is repaired by Resume.
 	o.enqueueAll(ctx, fresh, now)
 	return results, nil
+}
+
+// intakeClaimTTL bounds how long an intake that died while storing holds
+// its writes' ids against another intake of them.
+const intakeClaimTTL = time.Minute
+
+func (o *Outbound) intakeClaims(source string) claim.Claims {
+	return claim.Claims{Redis: o.Redis, Prefix: o.Namespace + ":outbound:intake:" + source + ":", TTL: intakeClaimTTL}
+}
+
+func setOf(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }
 
 // enqueueParallel bounds the concurrent enqueues of one intake request.

@@ -66,14 +66,6 @@ func TestStoreLookupGrouped(t *testing.T) {
 	wg.Wait()
 }
 
-func setOf(ss []string) map[string]bool {
-	m := map[string]bool{}
-	for _, s := range ss {
-		m[s] = true
-	}
-	return m
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))
 	for k := range maps.Keys(m) {

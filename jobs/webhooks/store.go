@@ -2,13 +2,10 @@ package webhooks
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/loyaltybridge/loyaltybridge/jobs/claim"
 	"github.com/loyaltybridge/loyaltybridge/warehouse"
 )
 
@@ -46,53 +43,10 @@ func (w *Webhooks) Close() {
 // (the sweep re-enqueues the event afterwards).
 const claimTTL = 10 * time.Minute
 
-func (w *Webhooks) claimKey(source, eventID string) string {
-	return w.Namespace + ":webhooks:claim:" + source + ":" + eventID
-}
-
-// claim marks events as being processed by this task (Redis SETNX), so two
+// claims mark the events of a source being processed by a task, so two
 // tasks holding one event (a redelivery enqueued it again after its first
 // task was aggregated, or the sweep met a slow batch) never refresh it
-// twice: the second skips it; it finds the event processed when it runs
-// again. It returns the claimed ids and the token to release them with.
-func (w *Webhooks) claim(ctx context.Context, source string, ids []string) (map[string]bool, string, error) {
-	out := make(map[string]bool, len(ids))
-	if w.Redis == nil {
-		for _, id := range ids {
-			out[id] = true
-		}
-		return out, "", nil
-	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
-	pipe := w.Redis.Pipeline()
-	cmds := make([]*redis.BoolCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.SetNX(ctx, w.claimKey(source, id), token, claimTTL)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, "", err
-	}
-	for i, id := range ids {
-		if cmds[i].Val() {
-			out[id] = true
-		}
-	}
-	return out, token, nil
-}
-
-// releaseScript deletes a claim only when it holds the token.
-var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
-func (w *Webhooks) release(ctx context.Context, source, token string, ids map[string]bool) {
-	if w.Redis == nil || token == "" {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	for id := range ids {
-		if err := releaseScript.Run(ctx, w.Redis, []string{w.claimKey(source, id)}, token).Err(); err != nil && err != redis.Nil {
-			w.log().Warn("webhooks: release a claim (it expires by itself)", "event", id, "err", err)
-		}
-	}
+// twice: the second skips it, and finds it processed when it runs again.
+func (w *Webhooks) claims(source string) claim.Claims {
+	return claim.Claims{Redis: w.Redis, Prefix: w.Namespace + ":webhooks:claim:" + source + ":", TTL: claimTTL}
 }

@@ -353,15 +353,20 @@ func (w *Webhooks) ProcessTask(ctx context.Context, t *asynq.Task) error {
 }
 
 // process refreshes the unprocessed events among ids of source. The
-// events are claimed first (claim), then read: an event a concurrent task
+// events are claimed first (claims), then read: an event a concurrent task
 // processed meanwhile is seen processed, one it still holds is skipped.
 func (w *Webhooks) process(ctx context.Context, source string, ids []string) error {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	claimed, token, err := w.claim(ctx, source, ids)
+	claims := w.claims(source)
+	claimed, token, err := claims.Take(ctx, ids)
 	if err != nil {
 		return err
 	}
-	defer w.release(ctx, source, token, claimed)
+	defer func() {
+		if err := claims.Release(context.WithoutCancel(ctx), token, claimed); err != nil {
+			w.log().Warn("webhooks: release claims (they expire by themselves)", "err", err)
+		}
+	}()
 	var mine []string
 	for _, id := range ids {
 		if claimed[id] {
