@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
 	"github.com/loyaltybridge/loyaltybridge/jobs/webhooks"
 )
 
@@ -53,6 +54,10 @@ func (e *Engine) classifyAndLog(next asynq.Handler) asynq.Handler {
 		err := classifyForQueue(chargeRateLimit(ctx, rateLimitLedger{rdb: e.deps.Redis,
 			prefix: e.deps.Namespace + ":ratelimit-waits:", budget: e.cfg.Worker.RateLimitBudget}, next.ProcessTask(ctx, t)))
 		if err == nil || errors.Is(err, context.Canceled) {
+			return err
+		}
+		if errors.Is(err, outbound.ErrWaiting) {
+			log.Debug("task waits", "err", err)
 			return err
 		}
 		final := finalFailure(ctx, err)

@@ -16,9 +16,19 @@ import (
 // deliberately not a *connectors.Error: the queue's policy (jobs/retry.go)
 // retries it with capped exponential backoff and jitter, counting it; the
 // write's own attempt budget (MaxAttempts) decides when it is dead.
-type errRetry struct{ msg string }
+type errRetry struct {
+	msg     string
+	waiting bool // for an earlier write of its order: expected, not a failure
+}
 
 func (e *errRetry) Error() string { return e.msg }
+
+// Is makes a wait for an earlier write match ErrWaiting.
+func (e *errRetry) Is(target error) bool { return target == ErrWaiting && e.waiting }
+
+// ErrWaiting matches the error of a write that waits for an earlier write
+// of its order (it is retried; the worker logs it quietly).
+var ErrWaiting = errors.New("outbound: waiting for an earlier write of its order")
 
 func retryLater(format string, args ...any) error {
 	return &errRetry{msg: fmt.Sprintf(format, args...)}
@@ -245,7 +255,8 @@ func (o *Outbound) checkPredecessors(ctx context.Context, p *payload) (done bool
 			return true, o.finish(ctx, p, EventDead, StateDead, reason, "", false)
 		default:
 			o.addWaiter(pr.WriteID, p.WriteID)
-			return false, retryLater("outbound %s: waiting for %s (%s of order %s, %s)", p.WriteID, pr.WriteID, pr.Kind, p.OrderNo, pr.State)
+			return false, &errRetry{msg: fmt.Sprintf("outbound %s: waiting for %s (%s of order %s, %s)", p.WriteID, pr.WriteID, pr.Kind, p.OrderNo, pr.State),
+				waiting: true}
 		}
 	}
 	return false, nil
