@@ -35,8 +35,8 @@ type Committer[T any] struct {
 type commitReq[T any] struct {
 	rows []T
 	done chan error // nil: nobody waits
-	// onErr receives a failure of an asynchronous add.
-	onErr func(error)
+	// then receives the outcome of an asynchronous add.
+	then func(error)
 }
 
 // ErrCommitterClosed is returned by an add after Close.
@@ -67,11 +67,12 @@ func (c *Committer[T]) Add(ctx context.Context, rows ...T) error {
 	}
 }
 
-// AddAsync appends rows to the next group without waiting; a failure is
-// passed to onErr (which may be nil).
-func (c *Committer[T]) AddAsync(onErr func(error), rows ...T) {
-	if err := c.send(context.Background(), commitReq[T]{rows: rows, onErr: onErr}); err != nil && onErr != nil {
-		onErr(err)
+// AddAsync appends rows to the next group without waiting; then (which
+// may be nil) is called with the outcome once the group is written (nil)
+// or failed, on the committer's goroutine: it must not block.
+func (c *Committer[T]) AddAsync(then func(error), rows ...T) {
+	if err := c.send(context.Background(), commitReq[T]{rows: rows, then: then}); err != nil && then != nil {
+		then(err)
 	}
 }
 
@@ -162,8 +163,8 @@ func (c *Committer[T]) flush(group []commitReq[T]) {
 		switch {
 		case r.done != nil:
 			r.done <- err
-		case err != nil && r.onErr != nil:
-			r.onErr(err)
+		case r.then != nil:
+			r.then(err)
 		}
 	}
 }

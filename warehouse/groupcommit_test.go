@@ -84,7 +84,7 @@ func TestCommitterGroupsConcurrentAdds(t *testing.T) {
 }
 
 // TestCommitterErrorsReachEveryCaller: a failed write fails every Add of
-// its group and calls the onErr of every AddAsync in it.
+// its group and passes its error to every AddAsync in it.
 func TestCommitterErrorsReachEveryCaller(t *testing.T) {
 	t.Parallel()
 	r := &recorder{}
@@ -93,13 +93,17 @@ func TestCommitterErrorsReachEveryCaller(t *testing.T) {
 	defer c.Close()
 	var asyncErrs atomic.Int32
 	for range 3 {
-		c.AddAsync(func(error) { asyncErrs.Add(1) }, 1)
+		c.AddAsync(func(err error) {
+			if err != nil {
+				asyncErrs.Add(1)
+			}
+		}, 1)
 	}
 	if err := c.Add(context.Background(), 2); err == nil {
 		t.Fatal("Add of a failed group: nil error")
 	}
 	if n := asyncErrs.Load(); n != 3 {
-		t.Errorf("%d onErr calls, want 3", n)
+		t.Errorf("%d AddAsync outcomes with the error, want 3", n)
 	}
 }
 
@@ -109,11 +113,19 @@ func TestCommitterLingers(t *testing.T) {
 	t.Parallel()
 	r := &recorder{}
 	c := NewCommitter(1000, 300*time.Millisecond, time.Second, r.write)
+	var written atomic.Int32
 	for i := range 10 {
-		c.AddAsync(nil, i)
+		c.AddAsync(func(err error) {
+			if err == nil {
+				written.Add(1)
+			}
+		}, i)
 		time.Sleep(5 * time.Millisecond)
 	}
 	c.Close()
+	if n := written.Load(); n != 10 {
+		t.Errorf("%d AddAsync outcomes without error, want 10", n)
+	}
 	if groups, rows := r.rows(); groups != 1 || rows != 10 {
 		t.Errorf("%d rows in %d writes, want 10 in 1", rows, groups)
 	}
@@ -123,6 +135,6 @@ func TestCommitterLingers(t *testing.T) {
 	closed := false
 	c.AddAsync(func(err error) { closed = errors.Is(err, ErrCommitterClosed) }, 1)
 	if !closed {
-		t.Error("AddAsync after Close: onErr not called with ErrCommitterClosed")
+		t.Error("AddAsync after Close: outcome is not ErrCommitterClosed")
 	}
 }

@@ -196,9 +196,9 @@ func (o *Outbound) markerKey(id string, ver uint64) string {
 }
 
 // finish records a terminal transition and wakes the writes waiting for
-// this one. With async the record is queued, not awaited: a lost terminal
-// record leaves the write open, and its next run reconciles and finds it
-// applied (or dead again).
+// this one once it is recorded. With async the record is queued, not
+// awaited: a lost terminal record leaves the write open, and its next run
+// reconciles and finds it applied (or dead again).
 func (o *Outbound) finish(ctx context.Context, p *payload, ev, state, lastErr, response string, async bool) error {
 	p.Ver++
 	e := p.event(ev, state, o.now())
@@ -206,9 +206,12 @@ func (o *Outbound) finish(ctx context.Context, p *payload, ev, state, lastErr, r
 	if async {
 		id := p.WriteID
 		o.Store.AppendAsync(func(err error) {
-			o.log().Warn("outbound: record outcome (the write will be resumed and reconciled)", "write", id, "state", state, "err", err)
+			if err != nil {
+				o.log().Warn("outbound: record outcome (the write will be resumed and reconciled)", "write", id, "state", state, "err", err)
+			}
+			// the waiters read the outcome from ClickHouse: wake them once it is there
+			o.wake(id)
 		}, e)
-		o.wake(p.WriteID)
 		return nil
 	}
 	if err := o.Store.Append(ctx, e); err != nil {

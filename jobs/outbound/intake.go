@@ -128,16 +128,22 @@ func (o *Outbound) store(ctx context.Context, source string, results []Result, t
 	// Two intakes of one write at once (a caller's retry while its first
 	// request is still storing, two callers, two serve replicas) take
 	// turns: the second looks up after the first stored, or failed to.
+	// Redis only helps here: when it cannot be reached, intake stores
+	// without claims (the writes are still durable and resumed later).
 	claims := o.intakeClaims(source)
 	token, err := claims.TakeAll(ctx, ids, 20*time.Millisecond)
-	if err != nil {
+	switch {
+	case err == nil:
+		defer func() {
+			if err := claims.Release(context.WithoutCancel(ctx), token, setOf(ids)); err != nil {
+				o.log().Warn("outbound: release intake claims (they expire by themselves)", "err", err)
+			}
+		}()
+	case ctx.Err() != nil:
 		return nil, err
+	default:
+		o.log().Warn("outbound: intake claims unavailable; storing without them", "err", err)
 	}
-	defer func() {
-		if err := claims.Release(context.WithoutCancel(ctx), token, setOf(ids)); err != nil {
-			o.log().Warn("outbound: release intake claims (they expire by themselves)", "err", err)
-		}
-	}()
 	existing, withWrites, err := o.Store.Lookup(ctx, source, ids, opening)
 	if err != nil {
 		return nil, err

@@ -118,12 +118,13 @@ func (s *Store) Append(ctx context.Context, evs ...Event) error {
 	return s.sync.Add(ctx, evs...)
 }
 
-// AppendAsync queues events for a grouped INSERT without waiting; a
-// failure is passed to onErr (which may be nil). Use it only for events
+// AppendAsync queues events for a grouped INSERT without waiting; then
+// (which may be nil) gets the outcome once the INSERT returned, on the
+// committer's goroutine (it must not block). Use it only for events
 // whose loss is repaired by reconciliation (terminal outcomes: a write
 // whose outcome was lost is resumed and found applied).
-func (s *Store) AppendAsync(onErr func(error), evs ...Event) {
-	s.async.AddAsync(onErr, evs...)
+func (s *Store) AppendAsync(then func(error), evs ...Event) {
+	s.async.AddAsync(then, evs...)
 }
 
 func (s *Store) insert(ctx context.Context, evs []Event) error {
