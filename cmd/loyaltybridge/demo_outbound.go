@@ -12,19 +12,22 @@ import (
 	"github.com/loyaltybridge/loyaltybridge/jobs/outbound"
 )
 
-// demoOutbound pushes deals, refunds of half of them and points changes
-// to the simulated DM Hub through the intake `push` and `serve` use (each
-// write durable in ClickHouse before it is acknowledged), waits until the
-// worker settled every write, and checks against the vendor's own ledger
-// that each was applied once and every refund after its deal. A second
-// demo run pushes the same idempotency keys: nothing is stored or sent
-// again.
+// demoOutbound pushes deals, refunds of half of them and push-device
+// registrations to the simulated DM Hub through the intake `push` and
+// `serve` use (each write durable in ClickHouse before it is
+// acknowledged), waits until the worker settled every write, and checks
+// against the vendor's own ledger that each was applied once and every
+// refund after its deal. A second demo run pushes the same idempotency
+// keys: nothing is stored or sent again. (No points changes: the
+// simulator starts from its seed at every run while the warehouse keeps
+// the ledger, so a points change synced back in one run would be a real
+// drift for the next run's reconcile.)
 func demoOutbound(ctx context.Context, a *app, sim *simServer, source string, out io.Writer) error {
 	ob := a.engine.NewOutbound(a.rdb)
 	defer ob.Store.Close()
 	members := sim.sim.DMHub.Members()
 	n := min(20, len(members))
-	var deals, refunds, points []outbound.Line
+	var deals, refunds, devices []outbound.Line
 	for i := range n {
 		m := members[i].ID
 		deals = append(deals, outbound.Line{N: len(deals) + 1, Body: fmt.Appendf(nil,
@@ -37,9 +40,8 @@ func demoOutbound(ctx context.Context, a *app, sim *simServer, source string, ou
 					`"refundLines":[{"lineId":"L1"}]}`, m, i)})
 		}
 		if i < n/2 {
-			points = append(points, outbound.Line{N: len(points) + 1, Body: fmt.Appendf(nil,
-				`{"membershipId":%s,"direction":"incr","point":%d,"pattern":4,"remark":"demo bonus","idempotencyKey":"demo-bonus-%d"}`,
-				m, 10*(i+1), i)})
+			devices = append(devices, outbound.Line{N: len(devices) + 1, Body: fmt.Appendf(nil,
+				`{"provider":"jpush","appKey":"demo","pushId":"DEMO-P-%03d","os":"ios","membershipId":%s}`, i, m)})
 		}
 	}
 	kinds := map[string]string{} // write id → kind
@@ -48,7 +50,7 @@ func demoOutbound(ctx context.Context, a *app, sim *simServer, source string, ou
 	for _, push := range []struct {
 		kind  string
 		lines []outbound.Line
-	}{{"deal", deals}, {"refund", refunds}, {"points", points}} {
+	}{{"deal", deals}, {"refund", refunds}, {"push-device", devices}} {
 		res, err := ob.Accept(ctx, source, push.kind, push.lines)
 		if err != nil {
 			return fmt.Errorf("demo outbound: %w", err)
@@ -65,8 +67,8 @@ func demoOutbound(ctx context.Context, a *app, sim *simServer, source string, ou
 			}
 		}
 	}
-	fmt.Fprintf(out, "pushed %d deals, %d refunds of them and %d points changes: %d write ids (%d already stored by an earlier run: nothing stored again)\n",
-		len(deals), len(refunds), len(points), len(kinds), dups)
+	fmt.Fprintf(out, "pushed %d deals, %d refunds of them and %d push-device registrations: %d write ids (%d already stored by an earlier run: nothing stored again)\n",
+		len(deals), len(refunds), len(devices), len(kinds), dups)
 
 	ids := slices.Sorted(maps.Keys(kinds))
 	states := map[string]int{}
@@ -106,7 +108,7 @@ func demoOutbound(ctx context.Context, a *app, sim *simServer, source string, ou
 		}
 	}
 	var parts []string
-	for _, k := range []string{"deal", "refund", "points"} {
+	for _, k := range []string{"deal", "refund", "push-device"} {
 		parts = append(parts, fmt.Sprintf("%s %d", k, applied[k]))
 	}
 	fmt.Fprintf(out, "outbound writes: %d succeeded, %d dead; this run's simulated vendor applied %s; refunds before their deal: %d\n",
