@@ -2,13 +2,10 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/loyaltybridge/loyaltybridge/jobs/claim"
 )
 
 // A stream lock serialises the read-then-write steps on the state of one
@@ -21,37 +18,25 @@ const (
 	lockPoll = 25 * time.Millisecond
 )
 
-// unlockScript deletes the lock only if this holder still owns it.
-var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
-// lockStream takes the lock of (source, stream) and returns its release.
+// lockStream takes the lock of (source, stream) (a claim, jobs/claim) and
+// returns its release.
 func (e *Engine) lockStream(ctx context.Context, source, stream string) (func(), error) {
-	key := fmt.Sprintf("%s:lock:run:%s:%s", e.cfg.Redis.Namespace, source, stream)
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
-	deadline := time.Now().Add(lockWait)
-	for {
-		ok, err := e.rdb.SetNX(ctx, key, token, lockTTL).Result()
-		if err != nil {
-			return nil, fmt.Errorf("lock %s/%s: %w", source, stream, err)
-		}
-		if ok {
-			return func() {
-				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				defer cancel()
-				if err := unlockScript.Run(ctx, e.rdb, []string{key}, token).Err(); err != nil && !errors.Is(err, redis.Nil) {
-					e.log.Warn("unlock stream", "source", source, "stream", stream, "err", err)
-				}
-			}, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("lock %s/%s: still held by another start after %s", source, stream, lockWait)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(lockPoll):
-		}
+	c := claim.Claims{Redis: e.rdb, Prefix: e.cfg.Redis.Namespace + ":lock:run:", TTL: lockTTL}
+	id := source + ":" + stream
+	wctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	token, err := c.TakeAll(wctx, []string{id}, lockPoll)
+	switch {
+	case err != nil && ctx.Err() == nil && wctx.Err() != nil:
+		return nil, fmt.Errorf("lock %s/%s: still held by another start after %s", source, stream, lockWait)
+	case err != nil:
+		return nil, fmt.Errorf("lock %s/%s: %w", source, stream, err)
 	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := c.Release(ctx, token, map[string]bool{id: true}); err != nil {
+			e.log.Warn("unlock stream", "source", source, "stream", stream, "err", err)
+		}
+	}, nil
 }
