@@ -78,22 +78,9 @@ fmt: ## gofmt -w every file
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-# go test -fuzz takes one target of one package per invocation: list every
-# package's test files, find the `func FuzzXxx(f *testing.F)` in them, and
-# run each in turn. Nothing to do (success) when there are none.
 .PHONY: fuzz-short
-fuzz-short: ## run every Fuzz target for FUZZTIME (default 10s), one at a time
-	@pkgs=$$($(GO) list -f '{{.ImportPath}}{{range .TestGoFiles}} {{$$.Dir}}/{{.}}{{end}}{{range .XTestGoFiles}} {{$$.Dir}}/{{.}}{{end}}' ./...); \
-	n=0; \
-	while read -r pkg files; do \
-	  [[ -n $$files ]] || continue; \
-	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)([A-Za-z0-9_]* \*testing\.F).*/\1/p' $$files | sort -u); do \
-	    echo "fuzz-short: $$pkg $$f for $(FUZZTIME)"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) "$$pkg" </dev/null; \
-	    n=$$((n + 1)); \
-	  done; \
-	done <<<"$$pkgs"; \
-	echo "fuzz-short: $$n fuzz target(s) run"
+fuzz-short: ## run every Fuzz target for FUZZTIME (default 10s), one at a time (deploy/dev/fuzz-short.sh)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) deploy/dev/fuzz-short.sh
 
 # `make bench` passes BENCH_FORM (full | quick) and the BENCH_* scale knobs
 # of deploy/dev/bench.sh through the environment.
