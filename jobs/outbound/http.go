@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
 )
 
 // HTTP serves the outbound API (mount it on serve's router, behind the
@@ -75,16 +77,6 @@ func View(e Event) WriteView {
 	return v
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
 func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	limit := h.MaxBody
 	if limit <= 0 {
@@ -94,19 +86,19 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body larger than the limit (serve.max_body_bytes)")
+			ops.WriteError(w, http.StatusRequestEntityTooLarge, "body larger than the limit (serve.max_body_bytes)")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "could not read the body")
+		ops.WriteError(w, http.StatusBadRequest, "could not read the body")
 		return
 	}
 	lines := SplitLines(body)
 	if len(lines) == 0 {
-		writeError(w, http.StatusBadRequest, "empty body: send one JSON object or JSON Lines")
+		ops.WriteError(w, http.StatusBadRequest, "empty body: send one JSON object or JSON Lines")
 		return
 	}
 	if len(lines) > MaxLinesPerRequest {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d lines: at most %d per request, split it", len(lines), MaxLinesPerRequest))
+		ops.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d lines: at most %d per request, split it", len(lines), MaxLinesPerRequest))
 		return
 	}
 	accept := h.O.Accept
@@ -117,14 +109,14 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	var re *RequestError
 	switch {
 	case errors.As(err, &re):
-		writeError(w, http.StatusNotFound, re.Msg)
+		ops.WriteError(w, http.StatusNotFound, re.Msg)
 		return
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusServiceUnavailable, "timed out storing the writes; nothing was acknowledged, send again")
+		ops.WriteError(w, http.StatusServiceUnavailable, "timed out storing the writes; nothing was acknowledged, send again")
 		return
 	case err != nil:
 		h.O.log().Error("outbound intake: store", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "could not store the writes; nothing was acknowledged, send again")
+		ops.WriteError(w, http.StatusServiceUnavailable, "could not store the writes; nothing was acknowledged, send again")
 		return
 	}
 	out := PostResponse{Results: res}
@@ -139,7 +131,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	if out.Accepted == 0 {
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, out)
+	ops.WriteJSON(w, status, out)
 }
 
 func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
@@ -147,11 +139,11 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		h.O.log().Error("outbound: read", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "could not read the write")
+		ops.WriteError(w, http.StatusServiceUnavailable, "could not read the write")
 	case !ok:
-		writeError(w, http.StatusNotFound, "no outbound write with this id")
+		ops.WriteError(w, http.StatusNotFound, "no outbound write with this id")
 	default:
-		writeJSON(w, http.StatusOK, View(e))
+		ops.WriteJSON(w, http.StatusOK, View(e))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/goccy/go-json"
+
+	"github.com/loyaltybridge/loyaltybridge/jobs/ops"
 )
 
 // HTTP serves the webhook intake (mount it on serve's router outside the
@@ -31,21 +33,11 @@ func (h *HTTP) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/webhooks/{source}", h.post)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
 func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
 	src, err := h.W.Source(source)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no dmhub source "+clipName(source)+" takes webhooks")
+		ops.WriteError(w, http.StatusNotFound, "no dmhub source "+clipName(source)+" takes webhooks")
 		return
 	}
 	limit := src.WebhookMaxBody()
@@ -57,10 +49,10 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			h.W.Reject(r.Context(), source, "too_large")
-			writeError(w, http.StatusRequestEntityTooLarge, "body larger than the limit (sources[].webhook.max_body_bytes)")
+			ops.WriteError(w, http.StatusRequestEntityTooLarge, "body larger than the limit (sources[].webhook.max_body_bytes)")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "could not read the body")
+		ops.WriteError(w, http.StatusBadRequest, "could not read the body")
 		return
 	}
 	res, err := h.W.Receive(r.Context(), source, buf.Bytes(), r.Header.Get(VerifierOf(src).HeaderName()))
@@ -68,18 +60,18 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &se):
 		w.Header().Set("WWW-Authenticate", `HMAC-SHA256 header="`+VerifierOf(src).HeaderName()+`"`)
-		writeError(w, http.StatusUnauthorized, se.Error())
+		ops.WriteError(w, http.StatusUnauthorized, se.Error())
 	case errors.Is(err, ErrUnknownSource):
-		writeError(w, http.StatusNotFound, "no dmhub source "+clipName(source)+" takes webhooks")
+		ops.WriteError(w, http.StatusNotFound, "no dmhub source "+clipName(source)+" takes webhooks")
 	case errors.Is(err, ErrMalformed):
-		writeError(w, http.StatusBadRequest, err.Error())
+		ops.WriteError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusServiceUnavailable, "timed out storing the event; nothing was acknowledged, send again")
+		ops.WriteError(w, http.StatusServiceUnavailable, "timed out storing the event; nothing was acknowledged, send again")
 	case err != nil:
 		h.W.log().Error("webhooks: store", "source", source, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "could not store the event; nothing was acknowledged, send again")
+		ops.WriteError(w, http.StatusServiceUnavailable, "could not store the event; nothing was acknowledged, send again")
 	default:
-		writeJSON(w, http.StatusOK, res)
+		ops.WriteJSON(w, http.StatusOK, res)
 	}
 }
 
