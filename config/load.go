@@ -339,7 +339,10 @@ func goTypeName(t string) string {
 	return t
 }
 
-var yamlLine = regexp.MustCompile(`^line (\d+): `)
+var (
+	yamlLine      = regexp.MustCompile(`^line (\d+): `)
+	unknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
 
 // yamlErr rewrites a yaml.v3 error as "config: FILE:LINE: message", with
 // a hint for the classic trap: ${NAME} unquoted inside [ ] or { }.
@@ -348,6 +351,18 @@ func yamlErr(file string, data []byte, err error) error {
 	s = strings.TrimPrefix(s, "yaml: unmarshal errors:\n  ")
 	s = strings.TrimPrefix(s, "yaml: ")
 	s = strings.ReplaceAll(s, "\n  ", "; ")
+	// yaml.v3 quotes an undefined alias's name, without a line: a secret
+	// written inline and starting with * (`des_key: *k3y`) would be shown.
+	// Name the line instead of the text.
+	if m := unknownAnchor.FindStringSubmatch(s); m != nil {
+		s = "an alias (*name) refers to an anchor (&name) that is not defined; quote a value that starts with *"
+		for i, l := range strings.Split(string(data), "\n") {
+			if strings.Contains(l, "*"+m[1]) {
+				s = fmt.Sprintf("line %d: %s", i+1, s)
+				break
+			}
+		}
+	}
 	m := yamlLine.FindStringSubmatch(s)
 	if m == nil {
 		return fmt.Errorf("config: %s: %s", file, s)
