@@ -30,6 +30,8 @@ type Config struct {
 	credentials map[string]*yaml.Node
 	// kinds are the declarations the config was validated against.
 	kinds Kinds
+	// masks are the texts Parse's errors never show (config/mask.go).
+	masks []mask
 }
 
 // Redis locates the Redis server asynq and the shared token, rate-limit and

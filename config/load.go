@@ -49,6 +49,7 @@ func Parse(name string, data []byte, lookup LookupFunc, kinds Kinds) (*Config, e
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("config: %s:%d: the top level must be a mapping of keys (redis, clickhouse, sources, ...)", name, root.Line)
 	}
+	c.maskInlineSecrets(root)
 	if err := c.walk(root, reflect.TypeOf(Config{}), "", lookup); err != nil {
 		return nil, err
 	}
@@ -66,6 +67,7 @@ func Parse(name string, data []byte, lookup LookupFunc, kinds Kinds) (*Config, e
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	c.masks = nil // they hold the secrets
 	return c, nil
 }
 
@@ -194,6 +196,7 @@ func (c *Config) expand(n *yaml.Node, path string, lookup LookupFunc) error {
 		if !ok || name == "" {
 			missing = append(missing, name)
 		}
+		c.maskEnv(name, v)
 		return v
 	})
 	if len(missing) > 0 {
@@ -230,7 +233,8 @@ func knownKeys(t reflect.Type) string {
 	return strings.Join(keys, ", ")
 }
 
-// errf formats "config: FILE:LINE: PATH: message".
+// errf formats "config: FILE:LINE: PATH: message", masking the secrets
+// the file holds or references (config/mask.go).
 func (c *Config) errf(path string, line int, format string, args ...any) error {
 	var b strings.Builder
 	b.WriteString("config: ")
@@ -242,10 +246,10 @@ func (c *Config) errf(path string, line int, format string, args ...any) error {
 		b.WriteString(": ")
 	}
 	if path != "" {
-		b.WriteString(path)
+		b.WriteString(c.masked(path))
 		b.WriteString(": ")
 	}
-	fmt.Fprintf(&b, format, args...)
+	b.WriteString(c.masked(fmt.Sprintf(format, args...)))
 	return errors.New(b.String())
 }
 

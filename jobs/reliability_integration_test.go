@@ -361,7 +361,7 @@ func TestReliabilityTwoWorkersTwoSchedulers(t *testing.T) {
 	}
 	var counts []string
 	for stream, rs := range perStream {
-		sort.Slice(rs, func(i, j int) bool { return rs[i].StartedAt.Before(rs[j].StartedAt) })
+		sortRuns(rs)
 		for i := 1; i < len(rs); i++ {
 			prev := rs[i-1]
 			switch {
@@ -430,15 +430,45 @@ func (w *relWorld) concurrentStarts(n int) map[string]bool {
 			// two runs: only if the first had ended when the second began
 			// (a quick stream); never two at once
 			rows := w.runRows([]jobs.RunRef{first, r})
-			sort.Slice(rows, func(a, b int) bool { return rows[a].StartedAt.Before(rows[b].StartedAt) })
+			sortRuns(rows)
 			if len(rows) != 2 || rows[0].FinishedAt == nil || rows[1].StartedAt.Before(rows[0].FinishedAt.Truncate(time.Second)) {
-				t.Errorf("concurrent starts of %s got two runs at once (%s and %s): want one", r.Stream, first.RunID, r.RunID)
+				t.Errorf("concurrent starts of %s got two runs at once (%s and %s): want one; rows: %s", r.Stream, first.RunID, r.RunID, runTimes(rows))
 			}
 		}
 	}
 	t.Logf("injected: %d concurrent `sync` starts between two slots; %d of %d streams got the same run in both, the others one after the other",
 		n, same, len(got[0]))
 	return ids
+}
+
+// sortRuns orders runs of one stream as they ran: by started_at, then, as
+// sync_runs keeps whole seconds and a quick stream runs twice in one
+// second, by finished_at, a run still going last.
+func sortRuns(rs []warehouse.Run) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := rs[i], rs[j]
+		switch {
+		case !a.StartedAt.Equal(b.StartedAt):
+			return a.StartedAt.Before(b.StartedAt)
+		case a.FinishedAt == nil || b.FinishedAt == nil:
+			return a.FinishedAt != nil && b.FinishedAt == nil
+		default:
+			return a.FinishedAt.Before(*b.FinishedAt)
+		}
+	})
+}
+
+// runTimes shows runs as "id started–finished status" for a failure.
+func runTimes(rs []warehouse.Run) string {
+	var out []string
+	for _, r := range rs {
+		fin := "-"
+		if r.FinishedAt != nil {
+			fin = r.FinishedAt.Format(time.TimeOnly)
+		}
+		out = append(out, fmt.Sprintf("%s %s–%s %s", r.RunID, r.StartedAt.Format(time.TimeOnly), fin, r.Status))
+	}
+	return strings.Join(out, ", ")
 }
 
 // allRuns returns every sync_runs row of the world's source.
@@ -648,4 +678,37 @@ func tailString(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestSortRuns: two runs of a quick stream that started in one second
+// (sync_runs keeps whole seconds) sort the finished one first, so the
+// overlap checks above see them in the order they ran (a reversed pair
+// failed TestReliabilityTwoWorkersTwoSchedulers in CI once).
+func TestSortRuns(t *testing.T) {
+	t.Parallel()
+	at := func(s int) *time.Time { v := time.Date(2026, 12, 2, 5, 33, s, 0, time.UTC); return &v }
+	for _, tc := range []struct {
+		name string
+		in   []warehouse.Run
+		want string
+	}{
+		{"one second, the second still going", []warehouse.Run{
+			{RunID: "b", StartedAt: *at(44)}, {RunID: "a", StartedAt: *at(44), FinishedAt: at(44)}}, "ab"},
+		{"one second, both done", []warehouse.Run{
+			{RunID: "b", StartedAt: *at(44), FinishedAt: at(45)}, {RunID: "a", StartedAt: *at(44), FinishedAt: at(44)}}, "ab"},
+		{"by start", []warehouse.Run{
+			{RunID: "b", StartedAt: *at(45)}, {RunID: "a", StartedAt: *at(43), FinishedAt: at(50)}}, "ab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sortRuns(tc.in)
+			got := ""
+			for _, r := range tc.in {
+				got += r.RunID
+			}
+			if got != tc.want {
+				t.Errorf("order %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
