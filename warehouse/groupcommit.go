@@ -108,14 +108,8 @@ func (c *Committer[T]) loop() {
 		select {
 		case first = <-c.reqs:
 		case <-c.stop:
-			for {
-				select {
-				case r := <-c.reqs:
-					c.flush([]commitReq[T]{r})
-				default:
-					return
-				}
-			}
+			c.flushQueued()
+			return
 		}
 		group, n := []commitReq[T]{first}, len(first.rows)
 		var deadline <-chan time.Time
@@ -148,6 +142,28 @@ func (c *Committer[T]) loop() {
 			timer.Stop()
 		}
 		c.flush(group)
+	}
+}
+
+// flushQueued writes the adds still queued at Close, in groups of at
+// most maxRows rows like any other.
+func (c *Committer[T]) flushQueued() {
+	var group []commitReq[T]
+	n := 0
+	for {
+		select {
+		case r := <-c.reqs:
+			if group, n = append(group, r), n+len(r.rows); n < c.maxRows {
+				continue
+			}
+			c.flush(group)
+			group, n = nil, 0
+		default:
+			if len(group) > 0 {
+				c.flush(group)
+			}
+			return
+		}
 	}
 }
 

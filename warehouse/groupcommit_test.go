@@ -138,3 +138,26 @@ func TestCommitterLingers(t *testing.T) {
 		t.Error("AddAsync after Close: outcome is not ErrCommitterClosed")
 	}
 }
+
+// TestCommitterCloseGroupsWhatIsQueued: the adds still queued when Close
+// comes (they arrived during a write) are written in one group, not one
+// write each. Repeated: the loop meets the queue and the stop at once and
+// may take either first.
+func TestCommitterCloseGroupsWhatIsQueued(t *testing.T) {
+	t.Parallel()
+	for range 10 {
+		r := &recorder{hold: 20 * time.Millisecond}
+		c := NewCommitter(1000, 0, time.Second, r.write)
+		c.AddAsync(nil, 0)
+		time.Sleep(5 * time.Millisecond) // the first write is under way
+		for i := range 20 {
+			c.AddAsync(nil, i+1)
+		}
+		c.Close()
+		// 2: the first add, then the 20 queued (1 if the first was still
+		// queued when the others came)
+		if groups, rows := r.rows(); groups > 2 || rows != 21 {
+			t.Fatalf("%d rows in %d writes, want 21 in at most 2", rows, groups)
+		}
+	}
+}
