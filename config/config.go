@@ -31,7 +31,7 @@ type Config struct {
 	// kinds are the declarations the config was validated against.
 	kinds Kinds
 	// masks are the texts Parse's errors never show (config/mask.go).
-	masks []mask
+	masks map[string]string // text → what errors show instead
 }
 
 // Redis locates the Redis server asynq and the shared token, rate-limit and

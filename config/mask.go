@@ -1,6 +1,8 @@
 package config
 
 import (
+	"cmp"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -29,20 +31,23 @@ import (
 // The masks live only while Parse runs: a returned Config holds none.
 const minMasked = 8
 
-type mask struct{ text, as string }
-
 // maskEnv records that value came from ${name}.
 func (c *Config) maskEnv(name, value string) {
 	c.addMask(value, "${"+name+"}")
 }
 
+// addMask records that text is shown as as; the first record of a text
+// stands.
 func (c *Config) addMask(text, as string) {
-	if len(text) < minMasked || strings.Contains(text, "${") || slices.ContainsFunc(c.masks, func(m mask) bool { return m.text == text }) {
+	if len(text) < minMasked || strings.Contains(text, "${") {
 		return
 	}
-	c.masks = append(c.masks, mask{text, as})
-	// longest first, so a secret containing another is masked whole
-	slices.SortStableFunc(c.masks, func(a, b mask) int { return len(b.text) - len(a.text) })
+	if c.masks == nil {
+		c.masks = map[string]string{}
+	}
+	if _, ok := c.masks[text]; !ok {
+		c.masks[text] = as
+	}
 }
 
 // maskInlineSecrets records the scalar under every secret key of the
@@ -65,10 +70,14 @@ func (c *Config) maskInlineSecrets(root *yaml.Node) {
 	visit(root)
 }
 
-// masked returns s with every recorded text replaced.
+// masked returns s with every recorded text replaced, the longest first,
+// so that a secret containing another is masked whole.
 func (c *Config) masked(s string) string {
-	for _, m := range c.masks {
-		s = strings.ReplaceAll(s, m.text, m.as)
+	texts := slices.SortedFunc(maps.Keys(c.masks), func(a, b string) int {
+		return cmp.Or(len(b)-len(a), strings.Compare(a, b)) // deterministic for overlaps
+	})
+	for _, t := range texts {
+		s = strings.ReplaceAll(s, t, c.masks[t])
 	}
 	return s
 }
