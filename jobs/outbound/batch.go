@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -208,8 +209,7 @@ func (o *Outbound) queuedInBatch(ctx context.Context, ids []string) (map[string]
 		return out, nil
 	}
 	batchOf := map[string]string{}
-	for start := 0; start < len(ids); start += 1000 {
-		chunk := ids[start:min(start+1000, len(ids))]
+	for chunk := range slices.Chunk(ids, 1000) {
 		keys := make([]string, len(chunk))
 		for i, id := range chunk {
 			keys[i] = o.batchKey(id)
