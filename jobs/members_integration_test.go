@@ -364,3 +364,37 @@ func TestSupersededMembersRunFailsItsWaiters(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalStartJoinsRunningSweep: an incremental start of a stream
+// swept in full periodically joins a full run under way instead of
+// superseding it, even when the last full run ended moments ago (so no
+// sweep is due). Before, the start decided the mode before taking the
+// stream's lock: in CI a start read the end of a sweep as not yet written,
+// began a second sweep just after it, and the next slot's start
+// superseded that one (TestReliabilityTwoWorkersTwoSchedulers: "failed:
+// superseded by a incremental run").
+func TestIncrementalStartJoinsRunningSweep(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{members: 10, noWorker: true, sourceYML: `    full_sweep_every: 1h`})
+	ctx := context.Background()
+	ended := time.Now().UTC().Add(-time.Minute)
+	if err := b.wh.SaveRun(ctx, warehouse.Run{Source: "acme-dmhub", RunID: "earlier-sweep", Stream: "member_coupons",
+		Mode: "full", StartedAt: ended.Add(-time.Minute), FinishedAt: &ended, Status: warehouse.RunSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"member_coupons"}, connectors.Full)
+	if err != nil || len(full) != 1 {
+		t.Fatalf("full StartSync = %+v, %v", full, err)
+	}
+	inc, err := b.engine.StartSync(ctx, "acme-dmhub", []string{"member_coupons"}, connectors.Incremental)
+	if err != nil || len(inc) != 1 {
+		t.Fatalf("incremental StartSync = %+v, %v", inc, err)
+	}
+	if got := inc[0]; got.RunID != full[0].RunID || got.Mode != connectors.Full || !got.Resumed {
+		t.Errorf("incremental start during a full run = %+v, want the full run %s joined", got, full[0].RunID)
+	}
+	runs, err := b.wh.RunsByID(ctx, "acme-dmhub", []string{full[0].RunID})
+	if err != nil || len(runs) != 1 || runs[0].Status == warehouse.RunFailed {
+		t.Errorf("the full run after the incremental start: %+v %v, want it still under way", runs, err)
+	}
+}

@@ -35,7 +35,8 @@ type RunRef struct {
 // Runs that read the members synced into ClickHouse wait for the members
 // run of the same call and start when it succeeds (policy.go). In
 // incremental mode they are upgraded to a full sweep when their last full
-// run is older than the source's full_sweep_every.
+// run is older than the source's full_sweep_every, and join a full run
+// under way (sweepMode).
 func (e *Engine) StartSync(ctx context.Context, source string, streams []string, mode connectors.Mode) ([]RunRef, error) {
 	src, conn, err := e.connector(source)
 	if err != nil {
@@ -55,22 +56,11 @@ func (e *Engine) StartSync(ctx context.Context, source string, streams []string,
 	waitFor := ""
 	var refs []RunRef
 	for _, st := range orderStreams(src, streams) {
-		m := mode
 		wf := ""
 		if waitsForMembers(src, st) {
 			wf = waitFor
 		}
-		if m == connectors.Incremental && sweepsPeriodically(src, st) {
-			last, err := e.wh.LastFullSuccess(ctx, src.Name, st)
-			if err != nil {
-				return refs, err
-			}
-			if e.now().Sub(last) > src.FullSweepEvery {
-				m = connectors.Full
-				e.log.Info("periodic full sweep", "source", src.Name, "stream", st, "last_full", last, "every", src.FullSweepEvery)
-			}
-		}
-		ref, err := e.startStream(ctx, src, st, m, wf)
+		ref, err := e.startStream(ctx, src, st, mode, wf)
 		if err != nil {
 			return refs, err
 		}
@@ -105,6 +95,16 @@ func (e *Engine) startStream(ctx context.Context, src *config.Source, stream str
 		if len(rows) == 1 && rows[0].Status == warehouse.RunSucceeded {
 			found = false
 		}
+	}
+	if mode == connectors.Incremental && sweepsPeriodically(src, stream) {
+		// decided here, under the lock and after the old run's end was
+		// read: decided before, a start could read the last sweep's end
+		// as not yet written, start a needless sweep right after it, and
+		// the next start would supersede that one
+		if mode, err = e.sweepMode(ctx, src, stream, old, found); err != nil {
+			return ref, err
+		}
+		ref.Mode = mode
 	}
 	sameMode := found && old.mode == string(mode)
 	if sameMode && isRunning(old) {
@@ -157,6 +157,27 @@ func (e *Engine) startStream(ctx context.Context, src *config.Source, stream str
 		return ref, e.settleIfMembersEnded(ctx, &r)
 	}
 	return ref, e.enqueue(ctx, SyncPayload{Source: r.source, Stream: stream, RunID: r.id, Mode: r.mode, Seq: r.st.Seq})
+}
+
+// sweepMode is the mode of an incremental start of a stream that is
+// swept in full periodically: full when a full run is under way (a sweep
+// or a backfill reads everything an incremental run would: it is joined,
+// not superseded), or when the last full run succeeded longer than
+// full_sweep_every ago; incremental otherwise. The caller holds the
+// stream's lock.
+func (e *Engine) sweepMode(ctx context.Context, src *config.Source, stream string, old run, found bool) (connectors.Mode, error) {
+	if found && old.st.Live() && old.mode == string(connectors.Full) {
+		return connectors.Full, nil
+	}
+	last, err := e.wh.LastFullSuccess(ctx, src.Name, stream)
+	if err != nil {
+		return "", err
+	}
+	if e.now().Sub(last) > src.FullSweepEvery {
+		e.log.Info("periodic full sweep", "source", src.Name, "stream", stream, "last_full", last, "every", src.FullSweepEvery)
+		return connectors.Full, nil
+	}
+	return connectors.Incremental, nil
 }
 
 // settleIfMembersEnded releases or fails a just-created waiting run whose
